@@ -1,0 +1,45 @@
+# opsgraph: every target bootstraps .venv when missing; a second run does not reinstall.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OFFLINE_ENV := MLFLOW_DISABLE_TELEMETRY=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGRAPH_NO_VERSION_CHECK=true \
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export $(OFFLINE_ENV)
+
+.PHONY: install demo test test-fast lint chat serve bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/opsgraph demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+chat: $(STAMP)
+	$(VENV)/bin/chainlit run chainlit_app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
+
+serve: $(STAMP)
+	$(VENV)/bin/langgraph dev --no-browser --no-reload --host 127.0.0.1 --port $${PORT:-2024}
+
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .opsgraph

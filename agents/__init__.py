@@ -1,0 +1,1 @@
+"""opsgraph agents package."""

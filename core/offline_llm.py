@@ -1,0 +1,153 @@
+"""The offline provider: a deterministic chat model that reasons from the evidence in its messages.
+
+It is a real langchain-core ``BaseChatModel`` (``bind_tools``, ``with_structured_output``) so agents use one
+code path for every provider. What it answers is computed by handlers the agents register:
+
+- structured handlers, one per output schema (keyed by the schema's name): ``messages -> schema instance``;
+- tool planners, one per agent: ``(messages, bound tool names) -> tool calls or None``;
+- text handlers, one per agent: ``messages -> str``.
+
+Without a handler it composes a plain answer from the tool results and data it was given. Every message it
+produces carries ``provider: offline`` in its ``response_metadata``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel
+
+OFFLINE_MODEL_NAME = "opsgraph-offline-reasoner"
+
+StructuredHandler = Callable[[Sequence[BaseMessage]], BaseModel | dict[str, Any]]
+ToolPlanner = Callable[[Sequence[BaseMessage], list[str]], list[ToolCall] | None]
+TextHandler = Callable[[Sequence[BaseMessage]], str]
+
+_STRUCTURED: dict[str, StructuredHandler] = {}
+_PLANNERS: dict[str, ToolPlanner] = {}
+_TEXT: dict[str, TextHandler] = {}
+
+
+class OfflineHandlerMissing(LookupError):
+    """The offline model was asked for a schema no agent registered a handler for."""
+
+
+def register_structured_handler(schema: type[BaseModel] | str, handler: StructuredHandler) -> None:
+    """Register how the offline model derives ``schema`` from the messages (evidence)."""
+    _STRUCTURED[schema if isinstance(schema, str) else schema.__name__] = handler
+
+
+def register_tool_planner(agent: str, planner: ToolPlanner) -> None:
+    """Register how the offline model chooses tool calls for ``agent``."""
+    _PLANNERS[agent] = planner
+
+
+def register_text_handler(agent: str, handler: TextHandler) -> None:
+    """Register how the offline model writes free text for ``agent``."""
+    _TEXT[agent] = handler
+
+
+def _call_id(name: str, args: dict[str, Any]) -> str:
+    digest = hashlib.sha1(f"{name}:{json.dumps(args, sort_keys=True, default=str)}".encode()).hexdigest()
+    return f"call_{digest[:16]}"
+
+
+def _tool_names(tools: Sequence[dict[str, Any]]) -> list[str]:
+    return [t["function"]["name"] for t in tools if "function" in t]
+
+
+def evidence_summary(messages: Sequence[BaseMessage], limit: int = 6) -> str:
+    """A compact, deterministic account of the question and the tool results in ``messages``."""
+    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    lines = [f"Question: {question.strip()}" if question else "No question was asked."]
+    results = [m for m in messages if isinstance(m, ToolMessage)][-limit:]
+    for msg in results:
+        text = msg.text.strip().replace("\n", " ")
+        lines.append(f"- {msg.name or 'tool'}: {text[:400]}{'...' if len(text) > 400 else ''}")
+    if not results:
+        lines.append("No tool results or data were provided, so no finding can be stated.")
+    return "\n".join(lines)
+
+
+class OfflineChatModel(BaseChatModel):
+    """Deterministic offline reasoner; ``agent`` selects the registered planner and text handler."""
+
+    agent: str | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "opsgraph-offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": OFFLINE_MODEL_NAME, "agent": self.agent}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[Any, AIMessage]:
+        """Bind tools (any langchain tool form); ``tool_choice`` "any" or a name forces a call."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools: list[dict[str, Any]] = kwargs.get("tools") or []
+        tool_choice = kwargs.get("tool_choice")
+        message = self._respond(messages, tools, tool_choice)
+        message.response_metadata.update({"provider": "offline", "model_name": OFFLINE_MODEL_NAME})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _respond(
+        self, messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice: str | None
+    ) -> AIMessage:
+        names = _tool_names(tools)
+        forced = [n for n in names if tool_choice in ("any", "required", n)] if tool_choice else []
+        structured = [n for n in forced if n in _STRUCTURED]
+        if structured:
+            name = structured[0]
+            result = _STRUCTURED[name](messages)
+            args = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            return AIMessage(content="", tool_calls=[ToolCall(name=name, args=args, id=_call_id(name, args))])
+        if forced:  # a call is required and no schema handler exists: the agent's planner must choose
+            calls = self._plan(messages, names)
+            if not calls:
+                raise OfflineHandlerMissing(
+                    f"the offline model has no handler for {forced}; register one with "
+                    "core.offline_llm.register_structured_handler or a tool planner for this agent"
+                )
+            return AIMessage(content="", tool_calls=calls)
+        if names:
+            calls = self._plan(messages, names)
+            if calls:
+                return AIMessage(content="", tool_calls=calls)
+        return AIMessage(content=self._text(messages))
+
+    def _plan(self, messages: list[BaseMessage], names: list[str]) -> list[ToolCall]:
+        planner = _PLANNERS.get(self.agent or "")
+        calls = planner(messages, names) if planner else None
+        return [ToolCall(name=c["name"], args=c["args"], id=c.get("id") or _call_id(c["name"], c["args"]))
+                for c in calls or []]
+
+    def _text(self, messages: list[BaseMessage]) -> str:
+        handler = _TEXT.get(self.agent or "")
+        body = handler(messages) if handler else evidence_summary(messages)
+        return f"{body}\n\n(offline reasoner: composed from the evidence above, no hosted model was used)"

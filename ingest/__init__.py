@@ -1,0 +1,1 @@
+"""opsgraph ingest package."""

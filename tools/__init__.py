@@ -1,0 +1,1 @@
+"""opsgraph tools package."""
