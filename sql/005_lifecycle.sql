@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS approvals_audit (
     artifact_ids  jsonb       NOT NULL DEFAULT '[]'::jsonb,
     automatic     boolean     NOT NULL DEFAULT false,
     justification text,
+    decision_key  text UNIQUE,
     decided_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS approvals_thread ON approvals_audit (thread_id, decided_at);

@@ -1,0 +1,93 @@
+"""Loading validated frames into Postgres: COPY into a staging table, then one upsert per table.
+
+Each table loads in its own transaction, so a crash leaves a table either as it was or fully loaded. Upserts are
+by primary key and only touch rows whose values changed, so re-ingesting the same files changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.rows import DictRow
+
+from ingest.schema import TableSpec
+
+NULL_MARK = "\\N"
+COPY_CHUNK_ROWS = 100_000
+
+
+@dataclass
+class UpsertCounts:
+    """What one table load did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        """Accumulate counts of another chunk."""
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str], df: pd.DataFrame) -> None:
+    ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
+        table, ident_cols, sql.Literal(NULL_MARK))
+    with conn.cursor().copy(stmt) as copy:
+        for start in range(0, len(df), COPY_CHUNK_ROWS):
+            buf = io.StringIO()
+            df.iloc[start:start + COPY_CHUNK_ROWS][cols].to_csv(buf, header=False, index=False, na_rep=NULL_MARK)
+            copy.write(buf.getvalue())
+
+
+def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pd.DataFrame) -> UpsertCounts:
+    """Upsert ``df`` (the table's columns, validated) into ``spec.name`` in one transaction."""
+    if df.empty:
+        return UpsertCounts()
+    cols = spec.column_names
+    stage = sql.Identifier(f"stage_{spec.name}")
+    target = sql.Identifier(spec.name)
+    col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+    non_key = [c for c in cols if c != spec.primary_key]
+    sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in non_key)
+    old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in non_key)
+    new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in non_key)
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, target))
+        _copy_frame(conn, stage, cols, df)
+        row = conn.execute(sql.SQL(
+            """WITH up AS (
+                   INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
+                   ON CONFLICT ({pk}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})
+                   RETURNING (xmax = 0) AS inserted)
+               SELECT count(*) FILTER (WHERE inserted) AS ins, count(*) FILTER (WHERE NOT inserted) AS upd FROM up"""
+        ).format(target=target, cols=col_list, stage=stage, pk=sql.Identifier(spec.primary_key), sets=sets,
+                 old=old, new=new)).fetchone()
+    assert row is not None
+    ins, upd = int(row["ins"]), int(row["upd"])
+    return UpsertCounts(inserted=ins, updated=upd, unchanged=len(df) - ins - upd)
+
+
+def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: str, rejects: pd.DataFrame) -> int:
+    """Store rejected rows (file, row, column, reason, raw) for ``ingest_id``; returns how many."""
+    if rejects.empty:
+        return 0
+    rows: list[tuple[Any, ...]] = [
+        (ingest_id, table, str(r["file"]), int(r["row"]), None if pd.isna(r["column"]) else str(r["column"]),
+         str(r["reason"]), json.dumps(r["raw"]) if not isinstance(r["raw"], str) else r["raw"])
+        for r in rejects.to_dict("records")
+    ]
+    with conn.transaction(), conn.cursor().copy(
+        "COPY quarantine (ingest_id, table_name, file, row_number, column_name, reason, raw) FROM STDIN"
+    ) as copy:
+        for rec in rows:
+            copy.write_row(rec)
+    return len(rows)
