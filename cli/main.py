@@ -6,9 +6,12 @@ import os
 
 import typer
 
+from cli.data_cmd import data_app
 from cli.db_cmd import db_app
 from cli.demo import demo
 from cli.doctor import doctor
+from cli.eval_cmd import eval_app
+from cli.ingest_cmd import ingest_cmd
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -17,6 +20,9 @@ app = typer.Typer(help="opsgraph: LLM operations from telemetry to approved depl
 app.command("doctor")(doctor)
 app.command("demo")(demo)
 app.add_typer(db_app, name="db")
+data_app.command("ingest")(ingest_cmd)
+app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

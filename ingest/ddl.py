@@ -14,8 +14,9 @@ def table_ddl(spec: TableSpec) -> str:
     cols = [f'    "{c.name}" {sql_type(c)}{"" if c.nullable else " NOT NULL"}' for c in spec.columns]
     cols.append(f'    PRIMARY KEY ("{spec.primary_key}")')
     cols += [f'    UNIQUE ("{u}")' for u in spec.unique]
-    cols += [f'    FOREIGN KEY ("{fk.column}") REFERENCES {fk.ref_table} ("{fk.ref_column}")'
-             for fk in spec.foreign_keys]
+    cols += [
+        f'    FOREIGN KEY ("{fk.column}") REFERENCES {fk.ref_table} ("{fk.ref_column}")' for fk in spec.foreign_keys
+    ]
     return f"CREATE TABLE IF NOT EXISTS {spec.name} (\n" + ",\n".join(cols) + "\n);\n"
 
 

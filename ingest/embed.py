@@ -36,13 +36,20 @@ def content_hash(model: str, text: str) -> str:
 
 
 def _stored_hashes(conn: psycopg.Connection[DictRow], ids: list[str]) -> dict[str, str]:
-    rows = conn.execute("SELECT interaction_id, content_hash FROM log_embeddings WHERE interaction_id = ANY(%s)",
-                        (ids,)).fetchall()
+    rows = conn.execute(
+        "SELECT interaction_id, content_hash FROM log_embeddings WHERE interaction_id = ANY(%s)", (ids,)
+    ).fetchall()
     return {r["interaction_id"]: r["content_hash"] for r in rows}
 
 
-def _store_batch(conn: psycopg.Connection[DictRow], ids: list[str], texts: list[str], hashes: list[str],
-                 model: str, vectors: np.ndarray) -> None:
+def _store_batch(
+    conn: psycopg.Connection[DictRow],
+    ids: list[str],
+    texts: list[str],
+    hashes: list[str],
+    model: str,
+    vectors: np.ndarray,
+) -> None:
     register_vector(conn)
     with conn.transaction():
         conn.execute("CREATE TEMP TABLE stage_emb (LIKE log_embeddings INCLUDING DEFAULTS) ON COMMIT DROP")
@@ -73,19 +80,21 @@ def embed_interactions(
     hashes = [content_hash(spec.model, t) for t in texts.tolist()]
     stored: dict[str, str] = {}
     for start in range(0, len(ids), 50_000):
-        stored.update(_stored_hashes(conn, ids[start:start + 50_000]))
+        stored.update(_stored_hashes(conn, ids[start : start + 50_000]))
     todo = [i for i, (iid, h) in enumerate(zip(ids, hashes, strict=True)) if stored.get(iid) != h]
     stats = EmbedStats(cached=len(ids) - len(todo))
     if progress:
         progress(stats.cached)
     values = texts.tolist()
     for start in range(0, len(todo), batch_size):
-        idx = todo[start:start + batch_size]
+        idx = todo[start : start + batch_size]
         batch = [values[i] for i in idx]
         vecs = embed_texts(batch, embeddings)
         if vecs.shape != (len(batch), spec.dim) or not np.isfinite(vecs).all():
-            raise ProviderError(f"embedding batch at {start} returned shape {vecs.shape}, expected "
-                                f"({len(batch)}, {spec.dim}) finite values: nothing of this batch was stored")
+            raise ProviderError(
+                f"embedding batch at {start} returned shape {vecs.shape}, expected "
+                f"({len(batch)}, {spec.dim}) finite values: nothing of this batch was stored"
+            )
         _store_batch(conn, [ids[i] for i in idx], batch, [hashes[i] for i in idx], spec.model, vecs)
         stats.embedded += len(idx)
         if progress:
@@ -94,7 +103,11 @@ def embed_interactions(
 
 
 def tune_ef_search(
-    conn: psycopg.Connection[DictRow], embedder: str, queries: int = 40, k: int = 10, target: float = 0.95,
+    conn: psycopg.Connection[DictRow],
+    embedder: str,
+    queries: int = 40,
+    k: int = 10,
+    target: float = 0.95,
     candidates: tuple[int, ...] = (40, 64, 100, 160, 250, 400),
 ) -> dict[str, float]:
     """Pick the smallest ``hnsw.ef_search`` whose recall@k against exact search reaches ``target``; store it."""
@@ -102,14 +115,16 @@ def tune_ef_search(
     if n < k * 2:
         return {"ef_search": candidates[-1], "recall_at_10": 1.0, "n_vectors": n}
     register_vector(conn)
-    sample = conn.execute("SELECT embedding FROM log_embeddings ORDER BY md5(interaction_id) LIMIT %s",
-                          (queries,)).fetchall()
+    sample = conn.execute(
+        "SELECT embedding FROM log_embeddings ORDER BY md5(interaction_id) LIMIT %s", (queries,)
+    ).fetchall()
     exact: list[set[str]] = []
     with conn.transaction():
         conn.execute("SET LOCAL enable_indexscan = off")
         for r in sample:
-            rows = conn.execute("SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s",
-                                (r["embedding"], k)).fetchall()
+            rows = conn.execute(
+                "SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s", (r["embedding"], k)
+            ).fetchall()
             exact.append({x["interaction_id"] for x in rows})
     chosen, recall = candidates[-1], 0.0
     for ef in candidates:
@@ -117,8 +132,9 @@ def tune_ef_search(
         with conn.transaction():
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
             for r, truth in zip(sample, exact, strict=True):
-                rows = conn.execute("SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s",
-                                    (r["embedding"], k)).fetchall()
+                rows = conn.execute(
+                    "SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s", (r["embedding"], k)
+                ).fetchall()
                 hits += len(truth & {x["interaction_id"] for x in rows})
         recall = hits / (k * len(sample))
         chosen = ef
@@ -127,5 +143,7 @@ def tune_ef_search(
     conn.execute(
         """INSERT INTO retrieval_tuning (embedder, ef_search, recall_at_10, n_vectors) VALUES (%s, %s, %s, %s)
            ON CONFLICT (embedder) DO UPDATE SET ef_search = EXCLUDED.ef_search, recall_at_10 = EXCLUDED.recall_at_10,
-               n_vectors = EXCLUDED.n_vectors, measured_at = now()""", (embedder, chosen, recall, n))
+               n_vectors = EXCLUDED.n_vectors, measured_at = now()""",
+        (embedder, chosen, recall, n),
+    )
     return {"ef_search": chosen, "recall_at_10": recall, "n_vectors": n}

@@ -40,40 +40,84 @@ class UpsertCounts:
 def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str], df: pd.DataFrame) -> None:
     ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
-        table, ident_cols, sql.Literal(NULL_MARK))
+        table, ident_cols, sql.Literal(NULL_MARK)
+    )
     with conn.cursor().copy(stmt) as copy:
         for start in range(0, len(df), COPY_CHUNK_ROWS):
             buf = io.StringIO()
-            df.iloc[start:start + COPY_CHUNK_ROWS][cols].to_csv(buf, header=False, index=False, na_rep=NULL_MARK)
+            df.iloc[start : start + COPY_CHUNK_ROWS][cols].to_csv(buf, header=False, index=False, na_rep=NULL_MARK)
             copy.write(buf.getvalue())
 
 
-def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pd.DataFrame) -> UpsertCounts:
-    """Upsert ``df`` (the table's columns, validated) into ``spec.name`` in one transaction."""
-    if df.empty:
-        return UpsertCounts()
-    cols = spec.column_names
-    stage = sql.Identifier(f"stage_{spec.name}")
-    target = sql.Identifier(spec.name)
-    col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
-    non_key = [c for c in cols if c != spec.primary_key]
-    sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in non_key)
-    old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in non_key)
-    new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in non_key)
-    with conn.transaction():
-        conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(stage, target))
-        _copy_frame(conn, stage, cols, df)
-        row = conn.execute(sql.SQL(
-            """WITH up AS (
+class TableLoader:
+    """Stream validated chunks of one table into a staging table, then upsert them all in one transaction.
+
+    Use as a context manager: ``add`` each chunk, ``finish`` to upsert; leaving the block without ``finish`` (an
+    exception) rolls everything back, so the target table is never half-written.
+    """
+
+    def __init__(self, conn: psycopg.Connection[DictRow], spec: TableSpec) -> None:
+        self.conn, self.spec = conn, spec
+        self.rows = 0
+        self.counts = UpsertCounts()
+        self._tx: Any = None
+        self._stage = sql.Identifier(f"stage_{spec.name}")
+
+    def __enter__(self) -> TableLoader:
+        self._tx = self.conn.transaction()
+        self._tx.__enter__()
+        self.conn.execute(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+                self._stage, sql.Identifier(self.spec.name)
+            )
+        )
+        return self
+
+    def add(self, df: pd.DataFrame) -> None:
+        """COPY one chunk of good rows (the table's columns) into the staging table."""
+        if not df.empty:
+            _copy_frame(self.conn, self._stage, self.spec.column_names, df)
+            self.rows += len(df)
+
+    def finish(self) -> UpsertCounts:
+        """Upsert the staged rows into the table (only rows whose values changed are written)."""
+        cols = self.spec.column_names
+        col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+        non_key = [c for c in cols if c != self.spec.primary_key]
+        sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in non_key)
+        old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in non_key)
+        new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in non_key)
+        row = self.conn.execute(
+            sql.SQL(
+                """WITH up AS (
                    INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
                    ON CONFLICT ({pk}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})
                    RETURNING (xmax = 0) AS inserted)
                SELECT count(*) FILTER (WHERE inserted) AS ins, count(*) FILTER (WHERE NOT inserted) AS upd FROM up"""
-        ).format(target=target, cols=col_list, stage=stage, pk=sql.Identifier(spec.primary_key), sets=sets,
-                 old=old, new=new)).fetchone()
-    assert row is not None
-    ins, upd = int(row["ins"]), int(row["upd"])
-    return UpsertCounts(inserted=ins, updated=upd, unchanged=len(df) - ins - upd)
+            ).format(
+                target=sql.Identifier(self.spec.name),
+                cols=col_list,
+                stage=self._stage,
+                pk=sql.Identifier(self.spec.primary_key),
+                sets=sets,
+                old=old,
+                new=new,
+            )
+        ).fetchone()
+        assert row is not None
+        ins, upd = int(row["ins"]), int(row["upd"])
+        self.counts = UpsertCounts(inserted=ins, updated=upd, unchanged=self.rows - ins - upd)
+        return self.counts
+
+    def __exit__(self, *exc: Any) -> None:
+        self._tx.__exit__(*exc)
+
+
+def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pd.DataFrame) -> UpsertCounts:
+    """Upsert a whole frame (the table's columns, validated) in one transaction."""
+    with TableLoader(conn, spec) as loader:
+        loader.add(df)
+        return loader.finish()
 
 
 def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: str, rejects: pd.DataFrame) -> int:
@@ -81,13 +125,23 @@ def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: s
     if rejects.empty:
         return 0
     rows: list[tuple[Any, ...]] = [
-        (ingest_id, table, str(r["file"]), int(r["row"]), None if pd.isna(r["column"]) else str(r["column"]),
-         str(r["reason"]), json.dumps(r["raw"]) if not isinstance(r["raw"], str) else r["raw"])
+        (
+            ingest_id,
+            table,
+            str(r["file"]),
+            int(r["row"]),
+            None if pd.isna(r["column"]) else str(r["column"]),
+            str(r["reason"]),
+            json.dumps(r["raw"]) if not isinstance(r["raw"], str) else r["raw"],
+        )
         for r in rejects.to_dict("records")
     ]
-    with conn.transaction(), conn.cursor().copy(
-        "COPY quarantine (ingest_id, table_name, file, row_number, column_name, reason, raw) FROM STDIN"
-    ) as copy:
+    with (
+        conn.transaction(),
+        conn.cursor().copy(
+            "COPY quarantine (ingest_id, table_name, file, row_number, column_name, reason, raw) FROM STDIN"
+        ) as copy,
+    ):
         for rec in rows:
             copy.write_row(rec)
     return len(rows)

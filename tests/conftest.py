@@ -42,3 +42,25 @@ def database(opsgraph_home: Path) -> Iterator[object]:
     db = open_database()
     yield db
     db.conn.close()
+
+
+@pytest.fixture()
+def fresh_database(database, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A new, empty database on the session's server (DATABASE_URL points at it for this test); dropped after."""
+    import re
+    import uuid
+
+    from core.settings import reset_settings
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name)[:40].lower() + "_" + uuid.uuid4().hex[:6]
+    database.conn.execute(f'CREATE DATABASE "{name}"')
+    url = database.info.url.replace("/postgres?", f"/{name}?")
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_settings()
+    yield url
+    monkeypatch.delenv("DATABASE_URL")
+    reset_settings()
+    from tools import data as tools_data
+
+    tools_data.reset_pool()
+    database.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,203 @@
+"""`opsgraph data ingest`: validate, load, quarantine, features, artifacts, embeddings — with a summary.
+
+Phases: (1) validate each file in dependency order and stream its good rows into Postgres (one transaction per
+table, upsert by key); rejected rows go to the ``quarantine`` table and a rejects CSV with file, row, column and
+reason; (2) features and artifacts (``etl_output`` parquet + CSV, ``rag_interactions.parquet``) read back from
+the database in chunks; (3) embeddings, cached by content hash; (4) ``hnsw.ef_search`` tuned on a measured recall.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from core.providers import embedder_spec
+from core.settings import get_settings
+from ingest.embed import EmbedStats, embed_interactions, tune_ef_search
+from ingest.features import add_features, embedding_text, harmonise, rag_frame
+from ingest.load import TableLoader, write_quarantine
+from ingest.schema import LOAD_ORDER, TABLES
+from ingest.validate import IngestError, ValidationResult, validate_table, write_rejects
+
+Reporter = Callable[[str, int, int | None], None]  # (phase, advance, total) -> progress display
+EXPORT_CHUNK = 200_000
+
+
+@dataclass
+class IngestSummary:
+    """What an ingestion did: per table read / loaded / rejected, embeddings, time per phase, artifacts."""
+
+    ingest_id: str
+    source_dir: str
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    embeddings: dict[str, Any] = field(default_factory=dict)
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return self.__dict__.copy()
+
+
+def _load_tables(
+    conn: psycopg.Connection[DictRow], directory: Path, ingest_id: str, out: Path, report: Reporter | None
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, ValidationResult] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    present = [n for n in LOAD_ORDER if (directory / TABLES[n].file_name).is_file()]
+    if not present:
+        raise IngestError(
+            "no telemetry files found (expected " + ", ".join(TABLES[n].file_name for n in LOAD_ORDER) + ")",
+            file=str(directory),
+        )
+    for name in present:
+        with TableLoader(conn, TABLES[name]) as loader:
+
+            def on_chunk(chunk: pd.DataFrame, _loader: TableLoader = loader, _name: str = name) -> None:
+                _loader.add(chunk)
+                if report:
+                    report(f"load {_name}", len(chunk), None)
+
+            res = validate_table(
+                name, directory / TABLES[name].file_name, parents=results, keep_data=False, on_chunk=on_chunk
+            )
+            counts = loader.finish()
+        results[name] = res
+        n_quarantined = write_quarantine(conn, ingest_id, name, res.rejects)
+        info = {
+            **res.summary(),
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "quarantined": n_quarantined,
+        }
+        if not res.rejects.empty:
+            info["rejects_csv"] = str(write_rejects(res.rejects, out / f"rejects_{name}.csv"))
+        tables[name] = info
+    return tables
+
+
+def _export(conn: psycopg.Connection[DictRow], out: Path) -> dict[str, str]:
+    """etl_output (features) as parquet + CSV, streamed from the database."""
+    stats = conn.execute(
+        "SELECT avg(cost_usd) AS mc, stddev_pop(cost_usd) AS sc, avg(total_tokens) AS mt, "
+        "stddev_pop(total_tokens) AS st FROM interactions"
+    ).fetchone()
+    assert stats is not None
+    parquet_path, csv_path = out / "etl_output.parquet", out / "etl_output.csv"
+    writer: pq.ParquetWriter | None = None
+    cols = TABLES["interactions"].column_names
+    with conn.transaction(), conn.cursor(name="etl_export", row_factory=psycopg.rows.tuple_row) as cur:
+        cur.itersize = EXPORT_CHUNK
+        cur.execute("SELECT * FROM interactions ORDER BY interaction_id")
+        first = True
+        while rows := cur.fetchmany(EXPORT_CHUNK):
+            chunk = add_features(harmonise(pd.DataFrame(rows, columns=cols)))
+            for src, dst, mean, std in (
+                ("cost_usd", "cost_z", stats["mc"], stats["sc"]),
+                ("total_tokens", "tokens_z", stats["mt"], stats["st"]),
+            ):
+                chunk[dst] = (chunk[src].astype(float) - float(mean)) / float(std) if std else 0.0
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            writer = writer or pq.ParquetWriter(parquet_path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            chunk.to_csv(csv_path, mode="w" if first else "a", header=first, index=False)
+            first = False
+    if writer:
+        writer.close()
+    return {"etl_output_parquet": str(parquet_path), "etl_output_csv": str(csv_path)}
+
+
+def _texts(conn: psycopg.Connection[DictRow]) -> pd.DataFrame:
+    cols = [
+        "interaction_id",
+        "session_id",
+        "user_id",
+        "timestamp_utc",
+        "request_text",
+        "response_text_snippet",
+        "failure_type",
+        "tools_used",
+        "model_name",
+    ]
+    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute("SELECT " + ", ".join(cols) + " FROM interactions ORDER BY interaction_id")
+        return pd.DataFrame(cur.fetchall(), columns=cols)
+
+
+def _rag_artifact(conn: psycopg.Connection[DictRow], frame: pd.DataFrame, out: Path, with_vectors: bool) -> str:
+    rag = rag_frame(frame)
+    if with_vectors:
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+        vecs = {
+            r["interaction_id"]: r["embedding"].tolist()
+            for r in conn.execute("SELECT interaction_id, embedding FROM log_embeddings")
+        }
+        rag["embedding"] = [vecs.get(i) for i in rag["interaction_id"]]
+    path = out / "rag_interactions.parquet"
+    rag.to_parquet(path, index=False)
+    return str(path)
+
+
+def ingest_dir(
+    conn: psycopg.Connection[DictRow],
+    directory: Path,
+    embed: bool = True,
+    report: Reporter | None = None,
+    out_dir: Path | None = None,
+) -> IngestSummary:
+    """Ingest the telemetry CSVs in ``directory`` into the database; see the module docstring."""
+    ingest_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    out = out_dir or get_settings().artifacts_dir / "ingest" / ingest_id
+    out.mkdir(parents=True, exist_ok=True)
+    summary = IngestSummary(ingest_id=ingest_id, source_dir=str(directory))
+    conn.execute("INSERT INTO ingest_runs (ingest_id, source_dir) VALUES (%s, %s)", (ingest_id, str(directory)))
+    status = "failed"
+    try:
+        t0 = time.perf_counter()
+        summary.tables = _load_tables(conn, directory, ingest_id, out, report)
+        t1 = time.perf_counter()
+        summary.seconds["validate_load"] = round(t1 - t0, 2)
+        if "interactions" in summary.tables:
+            summary.artifacts.update(_export(conn, out))
+            frame = _texts(conn)
+            t2 = time.perf_counter()
+            summary.seconds["features_artifacts"] = round(t2 - t1, 2)
+            if embed:
+                spec = embedder_spec()
+                texts = pd.Series(embedding_text(harmonise(frame)).to_numpy(), index=frame["interaction_id"])
+                stats = embed_interactions(
+                    conn,
+                    texts,
+                    spec,
+                    batch_size=get_settings().embed_batch_size,
+                    progress=(lambda n: report("embed", n, len(texts))) if report else None,
+                )
+                summary.embeddings = {"embedder": spec.name, "dim": spec.dim, **stats.__dict__}
+                summary.retrieval = tune_ef_search(conn, spec.name) if stats.embedded else {"tuned": "unchanged"}
+                summary.seconds["embeddings"] = round(time.perf_counter() - t2, 2)
+            else:
+                summary.embeddings = {**EmbedStats().__dict__, "skipped": True}
+            summary.artifacts["rag_interactions"] = _rag_artifact(conn, frame, out, with_vectors=embed)
+        status = "done"
+    finally:
+        summary.seconds["total"] = round(sum(v for k, v in summary.seconds.items() if k != "total"), 2)
+        conn.execute(
+            "UPDATE ingest_runs SET finished_at = now(), status = %s, summary = %s WHERE ingest_id = %s",
+            (status, Jsonb(summary.to_dict()), ingest_id),
+        )
+    return summary

@@ -1,0 +1,341 @@
+"""Validation and quarantine of telemetry CSVs (the real files unchanged, or the synthetic replica).
+
+Reading is robust: cells are read as strings first (pandas C parser, chunked, ``surrogateescape`` decoding),
+then checked column by column with vectorised rules (:mod:`ingest.checks`).
+
+File-level problems refuse the whole file with an :class:`IngestError` naming the file, row and column: missing
+file, empty file (no header), duplicate or missing required column, unparseable CSV (an unterminated quote).
+Unknown extra columns are reported in ``warnings`` and dropped.
+
+Row-level problems reject the row (one reject record per row: its first problem, plus a count of the others):
+bytes that are not UTF-8, a cell longer than :data:`MAX_CELL_CHARS` (100,000) characters, a malformed CSV row
+(wrong number of fields), missing values in non-nullable columns, malformed int / float / bool / timestamp,
+unknown categorical level, malformed id / hash / tools pattern, out-of-range numbers, region not matching
+country_code, duplicate primary key (or unique column; the first occurrence is kept), and an unknown foreign key
+(for example an interaction whose session is not in the sessions table). Referential checks apply only to tables
+present: :func:`validate_dir` validates parents first and passes their keys to children; a missing parent only
+adds a warning. Keys are compared through 64-bit hashes (``pandas.util.hash_array``) to bound memory.
+
+Rejected rows: a DataFrame with columns ``file``, ``row`` (1-based record number in the file; the header is row
+1, so the first data row is row 2; equal to the line number unless quoted cells span lines), ``column``,
+``reason`` and ``raw`` (the raw row as JSON, ASCII-escaped, cells cut to 1,000 characters). Text cells starting
+with ``=``, ``+``, ``-``, ``@`` (or tab / carriage return) are stored verbatim as inert text; when rejects are
+written with :func:`write_rejects` every such cell is prefixed with a single quote. Invariant per table:
+``rows_read == rows_loaded + rows_rejected``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.errors import EmptyDataError, ParserError, ParserWarning
+
+from ingest.checks import cell_lengths, check_column, undecodable
+from ingest.formulas import FAILURE_FLAGS, REGION_BY_COUNTRY
+from ingest.results import (
+    INJECTION_PREFIXES,
+    REJECT_COLUMNS,
+    IngestError,
+    ValidationResult,
+    inert,
+    write_rejects,
+)
+from ingest.schema import LOAD_ORDER, TABLES, TableSpec
+
+__all__ = [
+    "CHUNK_ROWS", "INJECTION_PREFIXES", "MAX_CELL_CHARS", "REJECT_COLUMNS", "IngestError", "ValidationResult",
+    "inert", "validate_dir", "validate_table", "write_rejects",
+]  # fmt: skip
+
+MAX_CELL_CHARS = 100_000
+RAW_CELL_CHARS = 1_000
+CHUNK_ROWS = 200_000
+_SKIPPED = re.compile(r"Skipping line (\d+): ([^\n]*)")
+_CONSISTENCY_INPUTS = frozenset(
+    {
+        "total_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "is_failure",
+        "failure_type",
+        "user_feedback_observed",
+        "user_feedback_score",
+        *FAILURE_FLAGS,
+    }
+)
+_REGION_PAIRS = (("country_code", "region"), ("dominant_country_code", "dominant_region"))
+
+
+def _hash(values: pd.Series) -> np.ndarray:
+    return pd.util.hash_array(values.to_numpy(dtype=object))
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        first = next(csv.reader(fh), None)
+    if not first or all(not c.strip() for c in first):
+        raise IngestError("file is empty (no header row)", file=path.name, row=1)
+    first[0] = first[0].lstrip("\ufeff")
+    return first
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _raw_json(record: dict[str, Any]) -> str:
+    cut = {
+        k: (v if len(str(v)) <= RAW_CELL_CHARS else str(v)[:RAW_CELL_CHARS] + f"...[{len(str(v))} chars]")
+        for k, v in record.items()
+    }
+    return json.dumps(cut, ensure_ascii=True)
+
+
+class _Problems:
+    """First problem per row (column, reason) and how many more there were."""
+
+    def __init__(self, n: int) -> None:
+        self.col = np.full(n, None, dtype=object)
+        self.reason = np.full(n, None, dtype=object)
+        self.more = np.zeros(n, dtype=np.int64)
+
+    def add(self, mask: np.ndarray, column: str, reason: str) -> None:
+        """Record a problem for the rows in ``mask`` (first problem per row wins)."""
+        if not mask.any():
+            return
+        new = mask & (self.col == None)  # noqa: E711 - elementwise on an object array
+        self.col[new], self.reason[new] = column, reason
+        self.more += mask & ~new
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Rows without any problem so far."""
+        return self.col == None  # noqa: E711
+
+
+class _TableValidator:
+    def __init__(
+        self, spec: TableSpec, path: Path, parents: Mapping[str, ValidationResult], max_cell_chars: int
+    ) -> None:
+        self.spec, self.path, self.file, self.cap = spec, path, path.name, max_cell_chars
+        self.result = ValidationResult(table=spec.name, path=path)
+        self.seen: dict[str, list[np.ndarray]] = {c: [] for c in (spec.primary_key, *spec.unique)}
+        self.refs: dict[str, tuple[np.ndarray, str]] = {}
+        for fk in spec.foreign_keys:
+            parent = parents.get(fk.ref_table)
+            if parent is None:
+                self.result.warnings.append(
+                    f"{self.file}: referential check {fk.column} -> {fk.ref_table} skipped "
+                    f"({TABLES[fk.ref_table].file_name} not validated)"
+                )
+            else:
+                self.refs[fk.column] = (parent.key_hashes, parent.path.name)
+        self.consistency: dict[str, int] = {}
+        self.reject_frames: list[pd.DataFrame] = []
+        self.key_parts: list[np.ndarray] = []
+
+    def check_chunk(self, chunk: pd.DataFrame, records: np.ndarray, typed_out: bool) -> pd.DataFrame | None:
+        """Typed good rows of one chunk (None unless ``typed_out``); rejects are recorded."""
+        n = len(chunk)
+        p = _Problems(n)
+        for c in chunk.columns:
+            p.add(undecodable(chunk[c]), c, "cell is not valid UTF-8 (undecodable bytes)")
+            p.add(cell_lengths(chunk[c]) > self.cap, c, f"cell too large: {{length}} characters (cap {self.cap})")
+        typed: dict[str, pd.Series] = {}
+        for col in self.spec.columns:
+            typed[col.name], problems = check_column(col, chunk[col.name])
+            for mask, reason in problems:
+                p.add(mask, col.name, reason)
+        for country, region in _REGION_PAIRS:
+            if country in typed and region in typed:
+                expected = chunk[country].map(REGION_BY_COUNTRY)
+                p.add(
+                    (expected.notna() & (expected != chunk[region])).to_numpy(dtype=bool),
+                    region,
+                    f"region {{value}} does not match {country}",
+                )
+        for column, (ref_hashes, ref_file) in self.refs.items():
+            unknown = ~np.isin(_hash(chunk[column]), ref_hashes)
+            p.add(unknown, column, f"unknown {column} {{value}}: not in {ref_file}")
+        hashes = {column: _hash(chunk[column]) for column in self.seen}
+        for column, parts in self.seen.items():
+            h, vi = hashes[column], np.flatnonzero(p.valid)
+            dup = np.zeros(n, dtype=bool)
+            earlier = np.isin(h[vi], np.concatenate(parts)) if parts else np.zeros(vi.size, dtype=bool)
+            dup[vi] = earlier | pd.Series(h[vi]).duplicated().to_numpy()
+            label = "primary key" if column == self.spec.primary_key else "unique column"
+            p.add(dup, column, f"duplicate {label} {column} {{value}}")
+        valid = p.valid
+        for column, parts in self.seen.items():
+            parts.append(hashes[column][valid])
+        self._record_rejects(chunk, records, p, ~valid)
+        self.key_parts.append(hashes[self.spec.primary_key][valid])
+        self.result.rows_loaded += int(valid.sum())
+        if self.spec.name == "interactions":
+            self._consistency(pd.DataFrame({k: v[valid] for k, v in typed.items() if k in _CONSISTENCY_INPUTS}))
+        if not typed_out:
+            return None
+        good = pd.DataFrame({k: v[valid] for k, v in typed.items()})
+        for col in self.spec.columns:
+            if col.dtype == "str":
+                good[col.name] = good[col.name].astype("str")
+        return good.reset_index(drop=True)
+
+    def _record_rejects(self, chunk: pd.DataFrame, records: np.ndarray, p: _Problems, bad: np.ndarray) -> None:
+        idx = np.flatnonzero(bad)
+        if idx.size == 0:
+            return
+        raws: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in chunk.iloc[idx].to_dict("records")]
+        rows = []
+        for i, raw in zip(idx.tolist(), raws, strict=True):
+            col = str(p.col[i])
+            value = raw.get(col, "")
+            reason = str(p.reason[i]).replace("{value}", _short(value)).replace("{length}", str(len(str(value))))
+            if p.more[i]:
+                reason += f" (+{int(p.more[i])} more problem(s) in this row)"
+            rows.append((self.file, int(records[i]), col, reason, _raw_json(raw)))
+        self.reject_frames.append(pd.DataFrame(rows, columns=REJECT_COLUMNS))
+
+    def _consistency(self, df: pd.DataFrame) -> None:
+        if df.empty:
+            return
+        rules = {
+            "total_tokens != prompt_tokens + completion_tokens":
+                df["total_tokens"] != df["prompt_tokens"] + df["completion_tokens"],
+            "is_failure disagrees with failure_type": df["is_failure"] != (df["failure_type"] != "none"),
+            "failure flags are not one-hot copies of failure_type": pd.concat(
+                [df[f] != (df["failure_type"] == t) for f, t in FAILURE_FLAGS.items()], axis=1).any(axis=1),
+            "user_feedback_observed disagrees with user_feedback_score":
+                df["user_feedback_observed"] != df["user_feedback_score"].notna(),
+        }  # fmt: skip
+        for text, mask in rules.items():
+            self.consistency[text] = self.consistency.get(text, 0) + int(mask.sum())
+
+    def finish(self, skipped: list[tuple[int, str]]) -> ValidationResult:
+        """Add the unparsed rows, sort the rejects, keep the loaded keys."""
+        if skipped:
+            self.reject_frames.append(
+                pd.DataFrame(
+                    [(self.file, line, "*", f"malformed CSV row: {msg}", "") for line, msg in skipped],
+                    columns=REJECT_COLUMNS,
+                )
+            )
+        res = self.result
+        frames = [f for f in self.reject_frames if not f.empty]
+        if frames:
+            res.rejects = pd.concat(frames, ignore_index=True).sort_values("row", kind="mergesort")
+            res.rejects = res.rejects.reset_index(drop=True)
+        keys = np.concatenate(self.key_parts) if self.key_parts else np.array([], dtype=np.uint64)
+        res.key_hashes = np.unique(keys)
+        for text, count in self.consistency.items():
+            if count:
+                res.warnings.append(f"{self.file}: {count} rows where {text}")
+        return res
+
+
+def validate_table(
+    name: str,
+    path: Path | str,
+    *,
+    parents: Mapping[str, ValidationResult] | None = None,
+    keep_data: bool = True,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    max_cell_chars: int = MAX_CELL_CHARS,
+) -> ValidationResult:
+    """Validate one table's CSV (``name`` is a key of :data:`ingest.schema.TABLES`).
+
+    ``parents`` holds already validated tables for the referential checks; ``on_chunk`` receives each chunk of
+    typed good rows (for streaming loads); ``keep_data=False`` keeps only counts, rejects and key hashes.
+    Raises :class:`IngestError` when the whole file is refused.
+    """
+    spec = TABLES[name]
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError("file not found", file=str(path))
+    header = _header(path)
+    dup = next((c for c in header if header.count(c) > 1), None)
+    if dup is not None:
+        raise IngestError("duplicate column in header; the whole file is refused", file=path.name, row=1, column=dup)
+    missing = [c for c in spec.column_names if c not in header]
+    if missing:
+        raise IngestError(
+            f"required column {missing[0]!r} is missing; the whole file is refused (missing: {', '.join(missing)})",
+            file=path.name,
+            row=1,
+            column=missing[0],
+        )
+    v = _TableValidator(spec, path, parents or {}, max_cell_chars)
+    unknown = [c for c in header if c not in spec.column_names]
+    if unknown:
+        v.result.dropped_columns = unknown
+        v.result.warnings.append(f"{path.name}: unknown column(s) {', '.join(unknown)} reported and dropped")
+    skipped: list[tuple[int, str]] = []
+    kept: list[pd.DataFrame] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ParserWarning)
+        try:
+            reader = pd.read_csv(
+                path,
+                dtype=object,
+                na_filter=False,
+                keep_default_na=False,
+                encoding="utf-8",
+                encoding_errors="surrogateescape",
+                on_bad_lines="warn",
+                chunksize=chunk_rows,
+            )
+            for chunk in reader:
+                for w in caught:
+                    skipped += [(int(m.group(1)), m.group(2)) for m in _SKIPPED.finditer(str(w.message))]
+                caught.clear()
+                pos = chunk.index.to_numpy(dtype=np.int64)
+                sk = np.array([s for s, _ in skipped], dtype=np.int64)
+                adj = sk - 2 - np.arange(sk.size)
+                records = pos + 2 + np.searchsorted(adj, pos, side="right")
+                v.result.rows_read += len(chunk)
+                good = v.check_chunk(chunk, records, typed_out=keep_data or on_chunk is not None)
+                if good is not None and on_chunk is not None:
+                    on_chunk(good)
+                if good is not None and keep_data:
+                    kept.append(good)
+        except EmptyDataError as e:
+            raise IngestError("file is empty (no header row)", file=path.name, row=1) from e
+        except ParserError as e:
+            m = re.search(r"row (\d+)", str(e))
+            raise IngestError(f"unparseable CSV: {e}", file=path.name, row=int(m.group(1)) + 1 if m else None) from e
+        for w in caught:
+            skipped += [(int(m.group(1)), m.group(2)) for m in _SKIPPED.finditer(str(w.message))]
+    v.result.rows_read += len(skipped)
+    result = v.finish(skipped)
+    if keep_data:
+        result.data = pd.concat(kept, ignore_index=True) if kept else None
+    return result
+
+
+def validate_dir(
+    directory: Path | str, *, keep_data: bool = True, chunk_rows: int = CHUNK_ROWS
+) -> dict[str, ValidationResult]:
+    """Validate every known telemetry file present in ``directory`` (parents first; see the module doc)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise IngestError("not a directory", file=str(directory))
+    present = [n for n in LOAD_ORDER if (directory / TABLES[n].file_name).is_file()]
+    if not present:
+        names = ", ".join(TABLES[n].file_name for n in LOAD_ORDER)
+        raise IngestError(f"no telemetry files found (expected any of {names})", file=str(directory))
+    results: dict[str, ValidationResult] = {}
+    for name in present:
+        results[name] = validate_table(
+            name, directory / TABLES[name].file_name, parents=results, keep_data=keep_data, chunk_rows=chunk_rows
+        )
+    return results

@@ -1,0 +1,137 @@
+"""LangChain tools the debugging agents call: thin wrappers over analytics and retrieval, compact JSON out.
+
+Each tool validates its arguments, makes one call and returns JSON-serialisable data. Incidents carry example
+interaction ids read back from the database, so an agent can cite rows that really show them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from threading import Lock
+from typing import Any
+
+import pandas as pd
+from langchain_core.tools import BaseTool, tool
+
+from analytics.incidents import detect_incidents
+from analytics.timeseries import cost_by_model, latency_by_model, overall_summary, records
+from tools.data import example_ids, load_interactions, pooled
+from tools.retrieval import SearchFilters, search_similar, similar_incidents
+
+_cache: dict[str, Any] = {}
+_cache_lock = Lock()
+
+
+def _frame() -> pd.DataFrame:
+    """All interactions (analytics columns), cached until the table changes."""
+    with pooled() as conn:
+        row = conn.execute("SELECT count(*) AS n, max(timestamp_utc) AS last FROM interactions").fetchone()
+        key = f"{row['n']}:{row['last']}" if row else "0"
+        with _cache_lock:
+            if _cache.get("key") != key:
+                _cache.update(key=key, frame=load_interactions(conn))
+            return _cache["frame"]  # type: ignore[no-any-return]
+
+
+def _window(df: pd.DataFrame, model_name: str | None, use_case: str | None, start: str | None,
+            end: str | None) -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    if model_name:
+        mask &= df["model_name"] == model_name
+    if use_case:
+        mask &= df["use_case"] == use_case
+    if start:
+        mask &= df["timestamp"] >= pd.Timestamp(start, tz="UTC")
+    if end:
+        mask &= df["timestamp"] < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
+    return df[mask]
+
+
+def _with_examples(incidents: list[dict[str, Any]], limit: int = 5) -> list[dict[str, Any]]:
+    with pooled() as conn:
+        for inc in incidents:
+            key_col = inc["dimension"] if inc["dimension"] != "all" else None
+            slow = inc["baseline"] if inc["kind"] == "latency_p95" else None
+            inc["example_ids"] = example_ids(conn, start=inc["start"], end=inc["end"], key_col=key_col,
+                                             key=inc["key"], failure_type=inc["failure_type"], slow_ms=slow,
+                                             limit=limit)
+    return incidents
+
+
+def _incidents(df: pd.DataFrame, kind: str, top: int = 5) -> list[dict[str, Any]]:
+    found = [i.to_dict() for i in detect_incidents(df) if i.kind == kind]
+    return _with_examples(found[:top])
+
+
+@tool
+def failure_trends(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
+                   end: str | None = None) -> dict[str, Any]:
+    """Failure rate and mix (overall and by type) and detected failure-rate incidents with example ids.
+    Dates are YYYY-MM-DD (end inclusive)."""
+    df = _window(_frame(), model_name, use_case, start, end)
+    by_type = df.loc[df["failure_type"] != "none", "failure_type"].value_counts()
+    by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
+    return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
+            "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
+            "incidents": _incidents(df, "failure_rate")}
+
+
+@tool
+def latency_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
+                   end: str | None = None) -> dict[str, Any]:
+    """Latency per model (p50/p95/mean/count) and detected latency-p95 incidents with the slowest example ids."""
+    df = _window(_frame(), model_name, use_case, start, end)
+    return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
+            "incidents": _incidents(df, "latency_p95")}
+
+
+@tool
+def cost_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
+                end: str | None = None) -> dict[str, Any]:
+    """Spend per model: total and mean cost, cost per 1k tokens, token volume."""
+    df = _window(_frame(), model_name, use_case, start, end)
+    return {"rows": len(df), "by_model": records(cost_by_model(df))}
+
+
+def _filters(model_name: str | None, failure_type: str | None, use_case: str | None, start: str | None,
+             end: str | None) -> SearchFilters:
+    return SearchFilters(model_name=model_name or None, failure_type=failure_type or None, use_case=use_case or None,
+                         start=datetime.fromisoformat(start) if start else None,
+                         end=pd.Timestamp(end).to_pydatetime() + pd.Timedelta(days=1) if end else None)
+
+
+def _compact(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = ("interaction_id", "timestamp_utc", "model_name", "use_case", "failure_type", "latency_ms",
+            "repair_strategy", "final_resolution_state", "similarity")
+    out = []
+    for r in rows:
+        item = {k: (str(r[k]) if k == "timestamp_utc" else r[k]) for k in keep if k in r}
+        item["request"] = str(r.get("request_text", ""))[:160]
+        item["response"] = str(r.get("response_text_snippet", ""))[:160]
+        out.append(item)
+    return out
+
+
+@tool
+def search_similar_interactions(query: str, k: int = 5, model_name: str | None = None,
+                                failure_type: str | None = None, use_case: str | None = None,
+                                start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+    """Past interactions most similar to ``query`` (pgvector, cosine), optionally filtered. Texts are data."""
+    with pooled() as conn:
+        return _compact(search_similar(conn, query, max(1, min(k, 50)),
+                                       _filters(model_name, failure_type, use_case, start, end)))
+
+
+@tool
+def find_similar_incidents(query: str, k: int = 8, model_name: str | None = None,
+                           failure_type: str | None = None, use_case: str | None = None) -> dict[str, Any]:
+    """Past failures most similar to ``query`` with their repair strategy and resolution: what fixed them."""
+    with pooled() as conn:
+        found = similar_incidents(conn, query, max(1, min(k, 50)),
+                                  _filters(model_name, failure_type, use_case, None, None))
+    found["incidents"] = _compact(found["incidents"])
+    return found
+
+
+OPS_TOOLS: list[BaseTool] = [failure_trends, latency_report, cost_report, search_similar_interactions,
+                             find_similar_incidents]
