@@ -6,6 +6,8 @@ import os
 
 import typer
 
+from cli.agent_cmd import agent_app, contracts_app, eval_judge
+from cli.ask_cmd import ask_cmd
 from cli.data_cmd import data_app
 from cli.db_cmd import db_app
 from cli.demo import demo
@@ -19,10 +21,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 app = typer.Typer(help="opsgraph: LLM operations from telemetry to approved deployments.", no_args_is_help=True)
 app.command("doctor")(doctor)
 app.command("demo")(demo)
+app.command("ask")(ask_cmd)
 app.add_typer(db_app, name="db")
 data_app.command("ingest")(ingest_cmd)
 app.add_typer(data_app, name="data")
+eval_app.command("judge")(eval_judge)
 app.add_typer(eval_app, name="eval")
+app.add_typer(agent_app, name="agent")
+app.add_typer(contracts_app, name="contracts")
 
 
 def main() -> None:

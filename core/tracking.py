@@ -39,8 +39,15 @@ def configure_mlflow(settings: Settings | None = None) -> str:
     if not settings.mlflow_tracking_uri:
         settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(settings)
+    users_value = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # mlflow exports the URI into the environment; keep the user's own value (or none) so that settings
+    # re-read later (another OPSGRAPH_HOME) do not mistake ours for an explicit MLFLOW_TRACKING_URI
+    if users_value is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = users_value
     return uri
 
 

@@ -16,17 +16,24 @@ for _var in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "DATABASE_URL", "MLFLOW_TRACKIN
 
 
 @pytest.fixture(scope="session")
-def opsgraph_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data dir for the whole session (embedded Postgres + MLflow); the server is stopped at the end."""
+def opsgraph_home() -> Iterator[Path]:
+    """A data dir for the whole session (embedded Postgres + MLflow); the server is stopped at the end.
+
+    It lives outside pytest's rotating basetemp, which another pytest run may delete under a running server.
+    """
+    import shutil
+    import tempfile
+
     from core.db import stop_embedded
     from core.settings import reset_settings
 
-    home = tmp_path_factory.mktemp("home")
+    home = Path(tempfile.mkdtemp(prefix="opsgraph-test-"))
     previous = os.environ.get("OPSGRAPH_HOME")
     os.environ["OPSGRAPH_HOME"] = str(home)
     reset_settings()
     yield home
     stop_embedded()
+    shutil.rmtree(home, ignore_errors=True)
     if previous is None:
         os.environ.pop("OPSGRAPH_HOME", None)
     else:
@@ -64,3 +71,17 @@ def fresh_database(database, monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
 
     tools_data.reset_pool()
     database.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sample_db(database, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The session database loaded with the generated 9,000-row sample (seed 0) and its embeddings."""
+    import json
+
+    from ingest.generator import generate
+    from ingest.pipeline import ingest_dir
+
+    out = tmp_path_factory.mktemp("sample") / "rows9000_seed0"
+    generate(9000, 0, out)
+    summary = ingest_dir(database.conn, out, embed=True, out_dir=tmp_path_factory.mktemp("ingest-out"))
+    return {"dir": out, "summary": summary, "answer_key": json.loads((out / "answer_key.json").read_text())}

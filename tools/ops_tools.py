@@ -58,8 +58,9 @@ def _with_examples(incidents: list[dict[str, Any]], limit: int = 5) -> list[dict
     return incidents
 
 
-def _incidents(df: pd.DataFrame, kind: str, top: int = 5) -> list[dict[str, Any]]:
-    found = [i.to_dict() for i in detect_incidents(df) if i.kind == kind]
+def _incidents(df: pd.DataFrame, kind: str, overall: bool = True, top: int = 5) -> list[dict[str, Any]]:
+    """Incidents of ``kind``; without the fleet-wide series when the frame is already one model's."""
+    found = [i.to_dict() for i in detect_incidents(df, include_overall=overall) if i.kind == kind]
     return _with_examples(found[:top])
 
 
@@ -73,7 +74,7 @@ def failure_trends(model_name: str | None = None, use_case: str | None = None, s
     by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
     return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
             "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
-            "incidents": _incidents(df, "failure_rate")}
+            "incidents": _incidents(df, "failure_rate", overall=not model_name)}
 
 
 @tool
@@ -82,7 +83,7 @@ def latency_report(model_name: str | None = None, use_case: str | None = None, s
     """Latency per model (p50/p95/mean/count) and detected latency-p95 incidents with the slowest example ids."""
     df = _window(_frame(), model_name, use_case, start, end)
     return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
-            "incidents": _incidents(df, "latency_p95")}
+            "incidents": _incidents(df, "latency_p95", overall=not model_name)}
 
 
 @tool

@@ -21,7 +21,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "ingest" / "reference"
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gen") / "s"
-    generate(1200, 7, out)
+    generate(600, 7, out)
     return out
 
 
@@ -33,15 +33,15 @@ def test_ingest_twice_changes_nothing_and_embeds_nothing_new(fresh_database: str
                                                              tmp_path: Path) -> None:
     db = open_database()
     first = ingest_dir(db.conn, small_sample, embed=True, out_dir=tmp_path / "a")
-    for name, t in first.tables.items():
+    for t in first.tables.values():
         assert t["rows_read"] == t["rows_loaded"] + t["rows_rejected"]
         assert t["rows_rejected"] == 0 and t["inserted"] == t["rows_loaded"]
-    assert first.embeddings["embedded"] == 1200 and first.embeddings["cached"] == 0
+    assert first.embeddings["embedded"] == 600 and first.embeddings["cached"] == 0
     assert 0.9 <= first.retrieval["recall_at_10"] <= 1.0
     counts = _counts(db.conn)
-    assert counts["interactions"] == 1200 and counts["sft_samples"] == 1200
+    assert counts["interactions"] == 600 and counts["sft_samples"] == 600
     second = ingest_dir(db.conn, small_sample, embed=True, out_dir=tmp_path / "b")
-    assert second.embeddings == {**second.embeddings, "embedded": 0, "cached": 1200}
+    assert second.embeddings == {**second.embeddings, "embedded": 0, "cached": 600}
     assert all(t["inserted"] == 0 and t["updated"] == 0 for t in second.tables.values())
     assert _counts(db.conn) == counts
     etl = pd.read_parquet(first.artifacts["etl_output_parquet"])
@@ -49,7 +49,7 @@ def test_ingest_twice_changes_nothing_and_embeds_nothing_new(fresh_database: str
     assert not [c for c in etl.columns if c.endswith(("_x", "_y"))]
     assert (etl["latency_per_token"] - etl["latency_ms"] / etl["total_tokens"]).abs().max() < 1e-9
     rag = pd.read_parquet(first.artifacts["rag_interactions"])
-    assert len(rag) == 1200 and len(rag["embedding"].iloc[0]) == 384
+    assert len(rag) == 600 and len(rag["embedding"].iloc[0]) == 384
 
 
 def test_bad_rows_are_quarantined_and_good_rows_load(fresh_database: str, small_sample: Path,
@@ -68,12 +68,14 @@ def test_bad_rows_are_quarantined_and_good_rows_load(fresh_database: str, small_
     db = open_database()
     summary = ingest_dir(db.conn, src, embed=False, out_dir=tmp_path / "out")
     t = summary.tables["interactions"]
-    assert (t["rows_read"], t["rows_rejected"], t["rows_loaded"]) == (1200, 3, 1197)
+    assert (t["rows_read"], t["rows_rejected"], t["rows_loaded"]) == (600, 3, 597)
     q = db.conn.execute("SELECT file, row_number, column_name, reason FROM quarantine WHERE ingest_id = %s "
-                        "ORDER BY row_number", (summary.ingest_id,)).fetchall()
+                        "AND table_name = 'interactions' ORDER BY row_number", (summary.ingest_id,)).fetchall()
     assert [(r["row_number"], r["column_name"]) for r in q] == [(4, "latency_ms"), (6, "timestamp_utc"),
                                                                  (9, "session_id")]
     assert all(r["file"] == TABLES["interactions"].file_name for r in q)
+    sft = summary.tables["sft_samples"]  # their SFT samples point at rejected interactions: quarantined too
+    assert (sft["rows_rejected"], sft["rows_loaded"]) == (3, 597)
     rejects = pd.read_csv(t["rejects_csv"])
     assert sorted(rejects["row"]) == [4, 6, 9]
     stored = db.conn.execute("SELECT request_text FROM interactions WHERE interaction_id = %s",

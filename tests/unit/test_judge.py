@@ -1,0 +1,155 @@
+"""The judge: rubric checks, the model path, agreement with labelled traces, v2 vs v1, MLflow and CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableLambda
+from typer.testing import CliRunner
+
+import agents.judge as judge_mod
+from agents.dataset_builder import build_dataset
+from agents.judge import CRITERIA, CriterionVerdict, JudgeVerdict, judge, log_judgments, summarize
+from agents.judge_eval import DEFAULT_PATH, judge_agreement, make_labelled_traces
+from agents.judge_rubric import parse_requirements
+from agents.simulator import simulate
+from agents.targets import get_target
+from cli.agent_cmd import agent_app, eval_judge
+from core.contracts import AgentRef, JudgeInput, Scenario, SimulationTrace, Turn
+
+IMPROVED = {"refunds", "billing_disputes", "escalation", "policy_questions"}
+
+
+def _item(expected: str, *texts: str, outcome: str = "goal_met", persona: str = "A customer") -> JudgeInput:
+    sc = Scenario(id="s1", category="refunds", persona=persona, goal="refund", opening_message=texts[0],
+                  expected_behavior=expected, difficulty="easy")
+    turns = [Turn(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(texts)]
+    return JudgeInput(scenario=sc, trace=SimulationTrace(scenario_id="s1", agent=AgentRef(name="a", version="1"),
+                                                          seed=0, turns=turns, outcome=outcome))  # type: ignore
+
+
+def test_requirements_are_parsed_from_varied_phrasings() -> None:
+    kinds = {s: [r.kind for r in parse_requirements(s)] for s in (
+        "Requests the order number before committing to any refund.", "Never asks for the customer's password.",
+        "Keeps each reply under 80 words.", "Hands the conversation to a human agent once the customer asks.",
+        "Apologises for the delay and stays polite.", "Mentions the CSV and JSON formats.")}
+    assert list(kinds.values()) == [["verify_before_refund", "ask_order_id"], ["no_password_request"],
+                                    ["max_words"], ["offer_escalation"], ["acknowledge_emotion"], ["topic"]]
+    assert parse_requirements("Keeps every answer below 60 words.")[0].param == 60
+
+
+def test_refund_promised_before_the_order_id_fails_with_turn_citations() -> None:
+    bad = judge([_item("Asks for the order id before promising a refund.", "Refund me please.",
+                       "Done! I've issued your refund.", "Thanks.")])[0]
+    assert not bad.passed and bad.rubric["policy_compliance"].score == 1 and bad.rubric["policy_compliance"].critical
+    assert "turn 2" in bad.rubric["policy_compliance"].notes and "turn 2" in bad.rationale
+    good = judge([_item("Asks for the order id before promising a refund.", "Refund me please.",
+                        "Sure, what's your order id?", "ORD-12345", "Thanks, I've issued the refund for ORD-12345.",
+                        "Thanks.")])[0]
+    assert good.passed and good.score == 5 and good.rubric["followed_expected_behavior"].score == 5
+
+
+def test_length_only_counts_in_conciseness_and_angry_users_need_acknowledgement() -> None:
+    wordy = " ".join(["Here are the steps in detail."] * 30)
+    long_ok = judge([_item("Cites the refund policy.", "Refund window?", f"Per our Refund Policy: 30 days. {wordy}",
+                           "Thanks.")])[0]
+    assert long_ok.passed and long_ok.rubric["conciseness"].score < 4  # verbosity costs conciseness only
+    cold = judge([_item("Stays polite.", "This is ridiculous!!", "Follow the steps.", "Ok.",
+                        persona="An angry customer")])[0]
+    assert cold.rubric["tone"].score == 3 and not cold.passed and "turn 2" in cold.rationale
+
+
+class _ScriptedJudge:
+    """A fake chat model for the judge: returns a fixed verdict and records the prompt."""
+
+    def __init__(self, verdict: JudgeVerdict) -> None:
+        self.verdict = verdict
+        self.seen: list[Sequence[BaseMessage]] = []
+
+    def _answer(self, msgs: Sequence[BaseMessage]) -> JudgeVerdict:
+        self.seen.append(msgs)
+        return self.verdict
+
+    def with_structured_output(self, schema: type) -> RunnableLambda[Sequence[BaseMessage], JudgeVerdict]:
+        assert schema is JudgeVerdict
+        return RunnableLambda(self._answer)
+
+
+def test_model_verdicts_are_combined_the_same_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    verdict = JudgeVerdict(criteria=[CriterionVerdict(name=n, score=5, notes="fine") for n in CRITERIA[:4]],
+                           rationale="Handled well.")
+    fake = _ScriptedJudge(verdict)
+    monkeypatch.setattr(judge_mod, "get_chat_model", lambda agent=None: fake)
+    out = judge([_item("Cites the policy.", "Hi", "Per policy, yes.", "Thanks")])[0]
+    assert out.rubric["conciseness"].score == 1 and out.score == 4 and out.passed  # missing non-critical: 1
+    assert out.rationale == "Handled well. (evidence: turns 1-3)"
+    system, human = fake.seen[0]
+    assert "Ignore answer length" in system.text and '"turn 2 (assistant): Per policy, yes."' in human.text
+    fake.verdict = JudgeVerdict(criteria=verdict.criteria[1:], rationale="turn 2 is fine")
+    assert not judge([_item("x", "Hi", "Hello", "Bye")])[0].passed  # goal_achieved missing: critical fail
+
+
+def test_judge_agrees_with_labelled_traces() -> None:
+    committed = [json.loads(line) for line in DEFAULT_PATH.read_text().splitlines()]
+    assert committed == json.loads(json.dumps(make_labelled_traces(None)))  # the file is the generator's output
+    assert len(committed) >= 40 and 0.3 < sum(r["label_pass"] for r in committed) / len(committed) < 0.7
+    result = judge_agreement(DEFAULT_PATH)
+    assert result["n"] == len(committed) and result["agreement"] >= 0.85
+    assert sum(result["confusion"].values()) == result["n"] and len(result["disagreements"]) == (
+        result["confusion"]["fp"] + result["confusion"]["fn"])
+
+
+def test_v2_beats_v1_where_it_was_built_to_and_is_not_worse_elsewhere() -> None:
+    ds = build_dataset(get_target("support", "v1"), n=18, validate=False)
+    stats = {}
+    for version in ("v1", "v2"):
+        traces = simulate(ds, get_target("support", version), seeds=[0, 1], max_turns=6)
+        judged = judge([JudgeInput(scenario=ds.scenario(t.scenario_id), trace=t) for t in traces])
+        stats[version] = summarize(judged, ds)["by_category"]
+    for group in (IMPROVED, set(stats["v1"]) - IMPROVED):
+        n = {v: sum(stats[v][c]["n"] for c in group) for v in stats}
+        rate = {v: sum(stats[v][c]["pass_rate"] * stats[v][c]["n"] for c in group) / n[v] for v in stats}
+        mean = {v: sum(stats[v][c]["mean_score"] * stats[v][c]["n"] for c in group) / n[v] for v in stats}
+        if group is IMPROVED:
+            assert rate["v2"] > rate["v1"] and mean["v2"] > mean["v1"], (rate, mean)
+        else:
+            assert rate["v2"] >= rate["v1"] and mean["v2"] >= mean["v1"], (rate, mean)
+    for cat in stats["v1"]:  # and per category
+        assert stats["v2"][cat]["pass_rate"] >= stats["v1"][cat]["pass_rate"], cat
+    assert stats["v2"]["angry_customers"]["pass_rate"] == 0  # the documented, unfixed weakness
+
+
+@pytest.mark.integration
+def test_judgments_are_logged(opsgraph_home: Path) -> None:
+    import mlflow
+
+    judged = judge([_item("Cites the policy.", "Hi", "Per policy, yes.", "Thanks")])
+    run = mlflow.get_run(log_judgments(judged, "proj-judge", dataset_version="2"))
+    assert run.data.tags["stage"] == "judging" and run.data.metrics["pass_rate"] == 1.0
+    text = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/judging/judgments.jsonl")
+    assert json.loads(text.splitlines()[0])["scenario_id"] == "s1"
+
+
+def test_cli_judge_and_eval_judge(tmp_path: Path) -> None:
+    items: list[dict[str, Any]] = [i.model_dump(mode="json") for i in (
+        _item("Cites the policy.", "Hi", "Per policy, yes.", "Thanks"),
+        _item("Offers a handoff to a human.", "Human please", "No.", "Bye", outcome="abandoned"))]
+    runner = CliRunner()
+    a = runner.invoke(agent_app, ["judge", "--input", "-"], input=json.dumps(items))
+    b = runner.invoke(agent_app, ["judge", "--input", "-"], input=json.dumps(items))
+    assert a.exit_code == 0 and a.stdout == b.stdout
+    assert [j["passed"] for j in json.loads(a.stdout)] == [True, False]
+    bad = runner.invoke(agent_app, ["judge", "-i", "-"], input=json.dumps([{"scenario": items[0]["scenario"]}]))
+    assert bad.exit_code == 2 and "field '0.trace'" in bad.output
+    app = typer.Typer()
+    app.command()(eval_judge)
+    out = runner.invoke(app, ["--file", str(DEFAULT_PATH)])
+    assert out.exit_code == 0 and json.loads(out.stdout)["agreement"] >= 0.85
+    strict = runner.invoke(app, ["--file", str(DEFAULT_PATH), "--min-agreement", "1.01"])
+    assert strict.exit_code == 1 and "below 1.01" in strict.output
