@@ -35,3 +35,40 @@ class SupervisorOutput(TypedDict, total=False):
     messages: list[AnyMessage]
     route: dict[str, Any]
     answer: dict[str, Any]
+
+
+def append_list(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
+    """Reducer: append (audit-like histories)."""
+    return [*(left or []), *(right or [])]
+
+
+class LifecycleInput(TypedDict, total=False):
+    """How a lifecycle run starts: the project, the candidate and the baseline agents, the evaluation size."""
+
+    project_id: str
+    candidate: dict[str, str]  # {"name", "version"}: the agent under evaluation
+    baseline: dict[str, str]  # {"name", "version"}: what it is compared with (the champion)
+    n_scenarios: int
+    seeds: list[int]
+    max_turns: int
+    max_laps: int
+    registered_name: str
+
+
+class LifecycleState(LifecycleInput, total=False):
+    """State of one evaluation lifecycle thread; every artifact is also in MLflow (ids kept here)."""
+
+    lap: int
+    stage: str
+    gate_seq: int
+    instruction: str  # the reason or instructions of the last reject / revise, for the stage that re-runs
+    last_decision: dict[str, Any]
+    dataset: dict[str, Any]
+    runs: Annotated[dict[str, Any], merge_dicts]  # stage -> MLflow run id(s)
+    traces: dict[str, list[dict[str, Any]]]  # "candidate" | "baseline" -> SimulationTrace dicts
+    judgments: dict[str, list[dict[str, Any]]]
+    analysis: dict[str, Any]
+    comparison: dict[str, Any]
+    deployment: dict[str, Any]
+    feedback: dict[str, Any]
+    history: Annotated[list[dict[str, Any]], append_list]

@@ -1,0 +1,92 @@
+"""Deployment through the MLflow registry with a gated progressive rollout, rollback, and production feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.contracts import SimulationTrace
+from graphs.state import LifecycleState
+
+DEFAULT_REGISTERED_NAME = "opsgraph-support-agent"
+
+
+def _registered_name(state: LifecycleState) -> str:
+    return state.get("registered_name") or DEFAULT_REGISTERED_NAME
+
+
+def step_metrics(state: LifecycleState) -> dict[str, float]:
+    """The guardrail metrics shown at a rollout step: the candidate's judged pass rate, error rate and p95 latency
+    of its simulated conversations (offline there is no live traffic; a live deployment feeds real metrics here)."""
+    judgments = state["judgments"]["candidate"]
+    traces = [SimulationTrace.model_validate(t) for t in state["traces"]["candidate"]]
+    latencies = sorted(t.latency_ms for tr in traces for t in tr.turns if t.role == "assistant")
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
+    return {"pass_rate": round(sum(j["passed"] for j in judgments) / max(1, len(judgments)), 4),
+            "error_rate": round(sum(tr.outcome == "error" for tr in traces) / max(1, len(traces)), 4),
+            "latency_p95_ms": round(float(p95), 1)}
+
+
+def deploy_stage(state: LifecycleState) -> dict[str, Any]:
+    """Deployment: register the candidate (full config, loadable pyfunc) and mark it challenger; plan the rollout."""
+    from agents.targets import get_target
+    from tools.registry import CHALLENGER, RolloutPlan, champion, register_agent, set_alias
+
+    ref = state.get("candidate") or {"name": "support", "version": "v2"}
+    meta = get_target(**ref).metadata
+    config = {"name": meta.name, "version": meta.version, "system_prompt": meta.system_prompt, "model": meta.model,
+              "tools": meta.tools, "description": meta.description}
+    name = _registered_name(state)
+    metrics = step_metrics(state)
+    version = register_agent(config, name, state["project_id"], metrics=metrics,
+                             dataset_version=str(state["dataset"]["version"]))
+    set_alias(name, CHALLENGER, version)
+    plan = RolloutPlan(registered_name=name, candidate_version=version)
+    return {"deployment": {"registered_name": name, "version": version, "previous_champion": champion(name),
+                           "plan": plan.model_dump(mode="json"), "status": "rolling_out"},
+            "stage": "deployment", "instruction": ""}
+
+
+def rollout_step(state: LifecycleState) -> dict[str, Any]:
+    """After an approved rollout gate: advance the plan; at 100 % promote to champion. After a rejected one:
+    roll back to the previous champion."""
+    from tools.registry import RolloutPlan, promote_to_champion, rollback
+
+    dep = dict(state["deployment"])
+    plan = RolloutPlan.model_validate(dep["plan"])
+    decision = (state.get("last_decision") or {}).get("decision")
+    if decision == "reject":
+        dep.update(status="rolled_back", rollback=rollback(dep["registered_name"], state["project_id"]),
+                   reason=state.get("instruction", ""))
+        plan.status = "halted"
+    else:
+        outcome = plan.advance(step_metrics(state))
+        if outcome.action == "complete":
+            dep.update(status="champion", promotion=promote_to_champion(dep["registered_name"], dep["version"],
+                                                                        state["project_id"]))
+        elif outcome.action == "halt":
+            dep.update(status="rolled_back", rollback=rollback(dep["registered_name"], state["project_id"]),
+                       reason="; ".join(outcome.reasons))
+    dep["plan"] = plan.model_dump(mode="json")
+    return {"deployment": dep, "instruction": ""}
+
+
+def feedback_stage(state: LifecycleState) -> dict[str, Any]:
+    """Feedback: production feedback from the telemetry in the latest window vs the period before; themes and
+    proposed scenarios for the next dataset."""
+    import datetime as dt
+
+    from agents.feedback import collect_feedback, log_feedback_report, scenarios_for_dataset
+    from core.bootstrap import open_database
+
+    db = open_database()
+    with db.conn:
+        row = db.conn.execute("SELECT max(timestamp_utc)::date AS last FROM interactions").fetchone()
+        if row is None or row["last"] is None:
+            return {"feedback": {"status": "no telemetry ingested"}, "stage": "feedback", "instruction": ""}
+        end = row["last"] + dt.timedelta(days=1)
+        start = end - dt.timedelta(days=14)
+        report = collect_feedback(db.conn, start, end, use_case="customer_support")
+    run_id = log_feedback_report(report, state["project_id"])
+    themes = [t.model_dump(mode="json") for t in scenarios_for_dataset(report)]
+    return {"feedback": {**report.model_dump(mode="json", exclude={"html"}), "themes_for_dataset": themes},
+            "runs": {"feedback": run_id}, "stage": "feedback", "instruction": "", "lap": (state.get("lap") or 1)}
