@@ -36,7 +36,7 @@ chat: $(STAMP)
 	$(VENV)/bin/chainlit run chainlit_app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
 
 serve: $(STAMP)
-	$(VENV)/bin/langgraph dev --no-browser --no-reload --host 127.0.0.1 --port $${PORT:-2024}
+	$(VENV)/bin/langgraph dev --no-browser --no-reload --allow-blocking --host 127.0.0.1 --port $${PORT:-2024}
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all

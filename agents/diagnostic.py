@@ -66,7 +66,7 @@ def _planner(agent: str):  # type: ignore[no-untyped-def]
         window = {k: ent.get(k) for k in _WINDOW_KEYS}
         query = question
         if agent == "failure":
-            calls = [_call("failure_trends", window),
+            calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
                      _call("find_similar_incidents", {"query": query, "model_name": ent.get("model_name"),
                                                       "failure_type": ent.get("failure_type")})]
             if ent.get("failure_type") == "latency_timeout":

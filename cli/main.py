@@ -14,6 +14,7 @@ from cli.demo import demo
 from cli.doctor import doctor
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
+from cli.lifecycle_cmd import approvals_app, pipeline_app
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,6 +30,8 @@ eval_app.command("judge")(eval_judge)
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(approvals_app, name="approvals")
 
 
 def main() -> None:

@@ -19,7 +19,10 @@ ROLES = ("candidate", "baseline")
 
 
 def _thread_id() -> str:
-    return str(get_config().get("configurable", {}).get("thread_id", "no-thread"))
+    try:
+        return str(get_config().get("configurable", {}).get("thread_id", "no-thread"))
+    except RuntimeError:  # called outside a graph (``opsgraph stage ...``)
+        return "cli"
 
 
 def _agent(state: LifecycleState, role: str) -> dict[str, str]:

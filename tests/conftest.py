@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,15 +74,57 @@ def fresh_database(database, monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
     database.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+EMBED_CACHE = Path(tempfile.gettempdir()) / "opsgraph-test-cache"
+
+
+def _restore_vectors(conn, cache: Path) -> bool:  # type: ignore[no-untyped-def]
+    """Pre-load vectors a previous test session computed for the same sample (same ids, texts and embedder)."""
+    import numpy as np
+    import pandas as pd
+
+    from ingest.embed import _store_batch
+
+    if not cache.exists():
+        return False
+    data = np.load(cache, allow_pickle=False)
+    meta = pd.read_parquet(cache.with_suffix(".parquet"))
+    _store_batch(conn, meta["interaction_id"].tolist(), meta["text"].tolist(), meta["content_hash"].tolist(),
+                 str(meta["model_name"].iloc[0]), data["vectors"])
+    return True
+
+
+def _save_vectors(conn, cache: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pandas as pd
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+    rows = conn.execute("SELECT interaction_id, text, content_hash, model_name, embedding FROM log_embeddings "
+                        "ORDER BY interaction_id").fetchall()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, vectors=np.vstack([r["embedding"] for r in rows]).astype(np.float32))
+    pd.DataFrame([{k: r[k] for k in ("interaction_id", "text", "content_hash", "model_name")} for r in rows]
+                 ).to_parquet(cache.with_suffix(".parquet"))
+
+
 @pytest.fixture(scope="session")
 def sample_db(database, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """The session database loaded with the generated 9,000-row sample (seed 0) and its embeddings."""
+    """The session database loaded with the generated 9,000-row sample (seed 0) and its embeddings.
+
+    Vectors computed by an earlier test session on this machine are reused (the ingestion then finds them by
+    content hash and embeds nothing); a changed generator or embedder changes the hashes, so they are recomputed.
+    """
     import json
 
+    from core.providers import embedder_spec
     from ingest.generator import generate
     from ingest.pipeline import ingest_dir
 
     out = tmp_path_factory.mktemp("sample") / "rows9000_seed0"
     generate(9000, 0, out)
+    cache = EMBED_CACHE / f"sample9000_seed0_{embedder_spec().name}.npz"
+    restored = _restore_vectors(database.conn, cache)
     summary = ingest_dir(database.conn, out, embed=True, out_dir=tmp_path_factory.mktemp("ingest-out"))
+    if not restored or summary.embeddings.get("embedded"):
+        _save_vectors(database.conn, cache)
     return {"dir": out, "summary": summary, "answer_key": json.loads((out / "answer_key.json").read_text())}

@@ -108,7 +108,10 @@ def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_
     """Interaction ids inside an incident window that show it (failures of the type, or slow requests)."""
     conds: list[sql.Composable] = [sql.SQL("timestamp_utc >= %s::date"), sql.SQL("timestamp_utc < %s::date + 1")]
     params: list[Any] = [start, end]
-    if key_col and key and key != "all":
+    if key_col == "tool" and key:
+        conds.append(sql.SQL("%s = ANY(string_to_array(tools_used, '|'))"))
+        params.append(key)
+    elif key_col and key and key != "all":
         conds.append(sql.SQL("{} = %s").format(sql.Identifier(key_col)))
         params.append(key)
     if failure_type:

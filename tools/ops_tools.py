@@ -14,6 +14,7 @@ import pandas as pd
 from langchain_core.tools import BaseTool, tool
 
 from analytics.incidents import detect_incidents
+from analytics.scan import scan_incidents
 from analytics.timeseries import cost_by_model, latency_by_model, overall_summary, records
 from tools.data import example_ids, load_interactions, pooled
 from tools.retrieval import SearchFilters, search_similar, similar_incidents
@@ -58,23 +59,50 @@ def _with_examples(incidents: list[dict[str, Any]], limit: int = 5) -> list[dict
     return incidents
 
 
-def _incidents(df: pd.DataFrame, kind: str, overall: bool = True, top: int = 5) -> list[dict[str, Any]]:
-    """Incidents of ``kind``; without the fleet-wide series when the frame is already one model's."""
-    found = [i.to_dict() for i in detect_incidents(df, include_overall=overall) if i.kind == kind]
-    return _with_examples(found[:top])
+DIMENSIONS = ("model_name", "use_case", "tool")
+IGNORED_TOOLS = ("none", "tool_invocation_failed")
+
+
+def _by_dimension(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """The frame keyed by ``dimension``; for ``tool`` one row per tool a request used."""
+    if dimension != "tool":
+        return df
+    exploded = df.assign(tool=df["tools_used"].astype(str).str.split("|")).explode("tool")
+    return exploded[~exploded["tool"].isin(IGNORED_TOOLS)].reset_index(drop=True)
+
+
+def _incidents(df: pd.DataFrame, kind: str, overall: bool = True, failure_type: str | None = None,
+               top: int = 5) -> list[dict[str, Any]]:
+    """Incidents of ``kind`` across models, use cases and tools (strongest first, one per window and type);
+    without the fleet-wide series when the frame is already one model's."""
+    unique: list[dict[str, Any]] = []
+    for i, dim in enumerate(DIMENSIONS):  # broader dimensions first: a slice of a known window adds nothing
+        frame = _by_dimension(df, dim)
+        found = [x.to_dict() for x in detect_incidents(frame, dimension=dim, include_overall=overall and i == 0)
+                 if x.kind == kind]
+        if kind == "failure_rate":  # sustained shifts in sparse series (one tool) that daily z-scores miss
+            found += [x.to_dict() for x in scan_incidents(frame, dim)]
+        if failure_type:
+            found = [x for x in found if x["failure_type"] in (failure_type, None)]
+        for x in sorted(found, key=lambda x: -x["magnitude"]):
+            if not any(u["failure_type"] == x["failure_type"] and u["start"] <= x["end"] and x["start"] <= u["end"]
+                       for u in unique):
+                unique.append(x)
+    unique.sort(key=lambda x: -x["magnitude"])
+    return _with_examples(unique[:top])
 
 
 @tool
 def failure_trends(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
-                   end: str | None = None) -> dict[str, Any]:
-    """Failure rate and mix (overall and by type) and detected failure-rate incidents with example ids.
-    Dates are YYYY-MM-DD (end inclusive)."""
+                   end: str | None = None, failure_type: str | None = None) -> dict[str, Any]:
+    """Failure rate and mix (overall and by type) and detected failure-rate incidents (by model, use case and
+    tool) with example ids. Dates are YYYY-MM-DD (end inclusive); ``failure_type`` narrows the incidents."""
     df = _window(_frame(), model_name, use_case, start, end)
     by_type = df.loc[df["failure_type"] != "none", "failure_type"].value_counts()
     by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
     return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
             "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
-            "incidents": _incidents(df, "failure_rate", overall=not model_name)}
+            "incidents": _incidents(df, "failure_rate", overall=not model_name, failure_type=failure_type)}
 
 
 @tool
