@@ -87,7 +87,14 @@ class MiniLMEmbeddings(Embeddings):
         self.batch_size = batch_size
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed ``texts`` as an (n, 384) float32 array of unit vectors."""
+        """Embed ``texts`` as an (n, 384) float32 array of unit vectors.
+
+        A few texts (a query) run on one thread: on a small machine shared with Postgres, extra intra-op threads
+        only spin; batches use every core.
+        """
+        import torch
+
+        torch.set_num_threads(1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
         vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)

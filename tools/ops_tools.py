@@ -30,6 +30,7 @@ def _frame() -> pd.DataFrame:
         key = f"{row['n']}:{row['last']}" if row else "0"
         with _cache_lock:
             if _cache.get("key") != key:
+                _cache.clear()
                 _cache.update(key=key, frame=load_interactions(conn))
             return _cache["frame"]  # type: ignore[no-any-return]
 
@@ -71,10 +72,24 @@ def _by_dimension(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return exploded[~exploded["tool"].isin(IGNORED_TOOLS)].reset_index(drop=True)
 
 
-def _incidents(df: pd.DataFrame, kind: str, overall: bool = True, failure_type: str | None = None,
+def _incidents(df: pd.DataFrame, kind: str, filters: tuple[str | None, ...], failure_type: str | None = None,
                top: int = 5) -> list[dict[str, Any]]:
     """Incidents of ``kind`` across models, use cases and tools (strongest first, one per window and type);
-    without the fleet-wide series when the frame is already one model's."""
+    without the fleet-wide series when the frame is already one model's. Cached per data version and filters."""
+    key = (_cache.get("key"), filters, kind, failure_type, top)
+    overall = not filters[0]  # without the fleet-wide series when the frame is already one model's
+    with _cache_lock:
+        hit = _cache.setdefault("incidents", {}).get(key)
+    if hit is not None:
+        return [dict(x) for x in hit]
+    result = _compute_incidents(df, kind, overall, failure_type, top)
+    with _cache_lock:
+        _cache["incidents"][key] = result
+    return [dict(x) for x in result]
+
+
+def _compute_incidents(df: pd.DataFrame, kind: str, overall: bool, failure_type: str | None,
+                       top: int) -> list[dict[str, Any]]:
     unique: list[dict[str, Any]] = []
     for i, dim in enumerate(DIMENSIONS):  # broader dimensions first: a slice of a known window adds nothing
         frame = _by_dimension(df, dim)
@@ -102,7 +117,7 @@ def failure_trends(model_name: str | None = None, use_case: str | None = None, s
     by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
     return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
             "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
-            "incidents": _incidents(df, "failure_rate", overall=not model_name, failure_type=failure_type)}
+            "incidents": _incidents(df, "failure_rate", (model_name, use_case, start, end), failure_type)}
 
 
 @tool
@@ -111,7 +126,7 @@ def latency_report(model_name: str | None = None, use_case: str | None = None, s
     """Latency per model (p50/p95/mean/count) and detected latency-p95 incidents with the slowest example ids."""
     df = _window(_frame(), model_name, use_case, start, end)
     return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
-            "incidents": _incidents(df, "latency_p95", overall=not model_name)}
+            "incidents": _incidents(df, "latency_p95", (model_name, use_case, start, end))}
 
 
 @tool
