@@ -1,27 +1,78 @@
-"""`opsgraph demo`: the main job end to end on the embedded defaults, offline."""
+"""`opsgraph demo`: the main job end to end on the embedded defaults, offline.
+
+Steps: database + migrations + doctor; generate the 9k sample and ingest it (validation, load, embeddings);
+analytics (clusters, ranking, charts, report); a diagnosis through the supervisor; the evaluation lifecycle with
+both sample agents (auto-approved and recorded as such); where everything is and how to open MLflow.
+"""
 
 from __future__ import annotations
 
 import time
+import uuid
+from typing import Any
 
 import typer
 
 from cli.common import console
-from cli.doctor import collect
 
 
-def demo() -> None:
-    """Start the database, migrate, and check the installation (later stages extend this)."""
+def _step(title: str) -> float:
+    console.rule(f"[bold]{title}")
+    return time.perf_counter()
+
+
+def demo(
+    scenarios: int = typer.Option(12, help="Scenarios in the evaluation dataset."),
+    skip_lifecycle: bool = typer.Option(False, help="Stop after the diagnosis."),
+) -> None:
+    """Run the main job end to end offline: ingest, analytics, a diagnosis, the evaluation lifecycle."""
+    from cli.doctor import collect
+
     started = time.perf_counter()
-    console.rule("[bold]opsgraph demo")
-    with console.status("starting the database and applying migrations"):
-        report, problems = collect()
+    _step("1/5 database and installation")
+    report, problems = collect()
+    for p in problems:
+        console.print(f"[bold red]problem:[/] {p}")
     if problems:
-        for p in problems:
-            console.print(f"[bold red]problem:[/] {p}")
         raise typer.Exit(1)
     db = report["database"]
-    console.print(f"database: {db['server']} Postgres {db['postgres']} with pgvector {db['pgvector']} at {db['url']}")
-    console.print(f"LLM provider: {report['llm_provider']}; embedder: {report['embedder']}")
-    console.print(f"MLflow: {report['mlflow_tracking_uri']}")
-    console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f}s[/]")
+    console.print(f"{db['server']} Postgres {db['postgres']} + pgvector {db['pgvector']}; LLM provider "
+                  f"{report['llm_provider']}; embedder {report['embedder']['name']} ({report['embedder']['dim']}-d)")
+
+    t = _step("2/5 telemetry: generate the 9k sample and ingest it")
+    from cli.ingest_cmd import run_ingest
+
+    summary: dict[str, Any] = run_ingest(None, embed=True, quiet=False)
+    tables = summary["tables"]
+    console.print(", ".join(f"{n}: {v['rows_loaded']}/{v['rows_read']} rows" for n, v in tables.items())
+                  + f"; embedded {summary['embeddings'].get('embedded')} (cached {summary['embeddings'].get('cached')})"
+                  + f" in {time.perf_counter() - t:.0f}s")
+
+    t = _step("3/5 analytics: clusters, priorities, charts, report")
+    out = _analytics()
+    console.print(f"{out} ({time.perf_counter() - t:.0f}s)")
+
+    t = _step("4/5 ask: why did requests fail?")
+    from cli.ask_cmd import ask_question
+    from core.diagnosis import Diagnosis
+
+    answer = ask_question("Why did llama-3.1-70b requests time out?", f"demo-{uuid.uuid4().hex[:8]}")
+    console.print(f"routed to [bold]{answer['agent']}[/] ({answer['route']['method']})")
+    console.print(Diagnosis.model_validate(answer["answer"]["diagnosis"]).to_markdown())
+
+    if not skip_lifecycle:
+        t = _step("5/5 evaluation lifecycle: support v2 (candidate) vs v1 (baseline), auto-approved")
+        from cli.lifecycle_cmd import pipeline_run
+
+        pipeline_run(project="demo", approve="auto", candidate="support@v2", baseline="support@v1",
+                     scenarios=scenarios, seeds="0,1", thread=None, registered_name="opsgraph-support-agent",
+                     as_json=False)
+        console.print(f"lifecycle in {time.perf_counter() - t:.0f}s")
+    console.print(f"[bold green]demo finished in {time.perf_counter() - started:.0f}s[/]")
+
+
+def _analytics() -> str:
+    """Run the analytics job (clusters, ranking, charts, report) and say where its outputs are."""
+    from cli.analytics_cmd import run_analytics_job
+
+    return run_analytics_job()

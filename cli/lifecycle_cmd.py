@@ -59,6 +59,7 @@ def pipeline_run(
     scenarios: int = typer.Option(12, help="Scenarios in the dataset."),
     seeds: str = typer.Option("0,1", help="Simulation seeds, comma-separated."),
     thread: str | None = typer.Option(None, help="Resume this lifecycle thread instead of starting one."),
+    registered_name: str = typer.Option("opsgraph-support-agent", help="Model name in the MLflow registry."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Chain every stage: dataset, simulation, judging, analytics, comparison, deployment, feedback."""
@@ -75,6 +76,7 @@ def pipeline_run(
             with console.status("dataset stage"):
                 req = start(graph, thread_id, {"project_id": project, "candidate": _agent(candidate),
                                                "baseline": _agent(baseline), "n_scenarios": scenarios,
+                                               "registered_name": registered_name,
                                                "seeds": [int(s) for s in seeds.split(",") if s.strip()]})
         while req is not None:
             if not as_json:

@@ -11,6 +11,7 @@ from cli.ask_cmd import ask_cmd
 from cli.data_cmd import data_app
 from cli.db_cmd import db_app
 from cli.demo import demo
+from cli.deploy_cmd import deploy_app
 from cli.doctor import doctor
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
@@ -32,6 +33,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(deploy_app, name="deploy")
 
 
 def main() -> None:

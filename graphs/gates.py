@@ -62,23 +62,19 @@ def analytics_summary(state: LifecycleState) -> Summary:
     text = (f"Candidate pass rate {overall['pass_rate']:.0%} "
             f"(95% CI {overall['ci_low']:.0%}-{overall['ci_high']:.0%}), "
             f"mean score {overall['mean_score']:.2f} over {overall['n']} judged conversations.")
-    return text, {"pass_rate": overall["pass_rate"], "ci_low": overall["ci_low"], "ci_high": overall["ci_high"],
-                  "mean_score": overall["mean_score"]}
+    return text, {k: round(float(overall[k]), 3) for k in ("pass_rate", "ci_low", "ci_high", "mean_score")}
 
 
 def comparison_summary(state: LifecycleState) -> Summary:
     """What the comparison gate shows."""
     cmp = state["comparison"]
-    stats = cmp.get("stats", cmp)
-    text = str(cmp.get("recommendation") or stats.get("recommendation", ""))
-    metrics: dict[str, float | int | str] = {"significant": str(cmp.get("significant", stats.get("significant"))),
-                                             "winner": str(cmp.get("winner", stats.get("winner")))}
-    diff = stats.get("mean_diff") or stats.get("mean_difference")
-    if isinstance(diff, dict):
-        metrics.update({k: v for k, v in diff.items() if isinstance(v, int | float)})
-    elif isinstance(diff, int | float):
-        metrics["mean_diff"] = diff
-    return text, metrics
+    stats = cmp["comparison"]
+    metrics: dict[str, float | int | str] = {
+        "winner": str(cmp.get("winner_label") or "none"), "significant": str(cmp["significant"]),
+        "mean_diff": round(stats["mean_diff"], 3), "ci_low": round(stats["ci_low"], 3),
+        "ci_high": round(stats["ci_high"], 3), "wilcoxon_p": round(stats["wilcoxon"]["p"], 4),
+        "mcnemar_p": round(stats["mcnemar"]["p"], 4), "scenarios": stats["n_scenarios"]}
+    return str(cmp["recommendation"]), metrics
 
 
 def rollout_summary(state: LifecycleState) -> Summary:

@@ -47,25 +47,26 @@ def deploy_stage(state: LifecycleState) -> dict[str, Any]:
 
 
 def rollout_step(state: LifecycleState) -> dict[str, Any]:
-    """After an approved rollout gate: advance the plan; at 100 % promote to champion. After a rejected one:
-    roll back to the previous champion."""
-    from tools.registry import RolloutPlan, promote_to_champion, rollback
+    """After an approved rollout gate: advance the plan (a guardrail breach halts it); at 100 % promote to champion.
+    After a rejected one, or a halt: withdraw the candidate, so the previous champion serves all traffic again."""
+    from tools.registry import RolloutPlan, promote_to_champion, withdraw_challenger
 
     dep = dict(state["deployment"])
     plan = RolloutPlan.model_validate(dep["plan"])
     decision = (state.get("last_decision") or {}).get("decision")
+    name, version, project = dep["registered_name"], dep["version"], state["project_id"]
     if decision == "reject":
-        dep.update(status="rolled_back", rollback=rollback(dep["registered_name"], state["project_id"]),
-                   reason=state.get("instruction", ""))
+        reason = state.get("instruction", "")
+        dep.update(status="rolled_back", rollback=withdraw_challenger(name, version, project, reason), reason=reason)
         plan.status = "halted"
     else:
         outcome = plan.advance(step_metrics(state))
         if outcome.action == "complete":
-            dep.update(status="champion", promotion=promote_to_champion(dep["registered_name"], dep["version"],
-                                                                        state["project_id"]))
+            dep.update(status="champion", promotion=promote_to_champion(name, version, project))
         elif outcome.action == "halt":
-            dep.update(status="rolled_back", rollback=rollback(dep["registered_name"], state["project_id"]),
-                       reason="; ".join(outcome.reasons))
+            reason = "; ".join(outcome.reasons)
+            dep.update(status="rolled_back", rollback=withdraw_challenger(name, version, project, reason),
+                       reason=reason)
     dep["plan"] = plan.model_dump(mode="json")
     return {"deployment": dep, "instruction": ""}
 

@@ -158,6 +158,19 @@ def rollback(name: str, project_id: str | None = None) -> dict[str, Any]:
     return {"from": current, "to": previous}
 
 
+def withdraw_challenger(name: str, version: str | int, project_id: str, reason: str) -> dict[str, Any]:
+    """Stop a rollout in progress: the candidate loses its ``challenger`` alias and is tagged ``rolled_back``;
+    the champion (the previous version serving everyone) is untouched. Returns ``{"withdrawn", "champion"}``."""
+    client = _client()
+    version = str(version)
+    if alias_version(name, CHALLENGER) == version:
+        client.delete_registered_model_alias(name, CHALLENGER)
+    client.set_model_version_tag(name, version, "rolled_back", "true")
+    _log_action(project_id, name, f"{name}:{version}", "withdraw",
+                {"registered_model": name, "version": version, "reason": reason[:200] or "none"})
+    return {"withdrawn": version, "champion": champion(name)}
+
+
 def _log_action(project_id: str, name: str, agent_id: str, action: str, params: dict[str, str]) -> str:
     import mlflow
 

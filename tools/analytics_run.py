@@ -1,0 +1,277 @@
+"""One analytics run over the stored telemetry: load -> cluster -> profile -> name -> rank -> project -> charts ->
+report -> cluster metadata -> (answer-key score) -> persist.
+
+Input: interactions joined with their ``log_embeddings`` vectors (rows without a vector are left out and counted in
+``params['n_without_embedding']``; no vectors at all is an error). Outputs, in ``out_dir``: ``report.html``
+(standalone: images inlined), ``report.md``, ``charts/`` (HTML + PNG), ``cluster_metadata.json`` (the contract of
+:mod:`analytics.contracts`), ``run.json`` (parameters, timings, provenance) and ``evaluation.json`` when an answer
+key was given. The run is persisted (:mod:`tools.analytics_store`) so tools and agents read the latest one.
+
+Clustering space: the 384-d text embedding, optionally extended by a one-hot failure-type block scaled by
+``failure_weight`` (``w / sqrt(2)`` per coordinate, so two failure types are ``w`` apart). See docs/analytics.md for
+the measured effect on the planted incidents.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg.rows import DictRow
+
+from analytics import columns as C
+from analytics.charts import map_chart, standard_charts, write_charts
+from analytics.clustering import ClusterResult, hdbscan_clusters, kmeans_auto
+from analytics.contracts import cluster_metadata, validate_cluster_metadata
+from analytics.incidents import detect_incidents
+from analytics.narrative import compose_narrative
+from analytics.projection import Projection, configure_numba_cache, pca_reduce, umap_reduce
+from analytics.ranking import STRATEGIES, RankedCluster, rank_clusters
+from analytics.report import build_report
+from analytics.semantics import IMPACT_WEIGHTS, ClusterProfile, describe_clusters
+from analytics.timeseries import compute_trends
+from core.providers import embedder_spec
+from core.settings import get_settings
+from tools.analytics_eval import LABELS_FILE, load_answer_key, score_against_key
+from tools.analytics_llm import name_clusters, write_narrative
+from tools.analytics_store import profile_to_json, save_run
+from tools.data import load_embeddings, load_interactions
+
+Method = Literal["kmeans", "hdbscan"]
+StepFn = Callable[[str], None]
+DEFAULT_FAILURE_WEIGHT = 0.0
+
+
+@dataclass
+class RunOptions:
+    """What to compute. ``k=None`` picks K in ``k_range`` by silhouette (kmeans; ignored by hdbscan)."""
+
+    method: Method = "kmeans"
+    k: int | None = None
+    k_range: tuple[int, int] = (4, 24)
+    strategy: str = "mixed"
+    umap: bool = False
+    max_rows: int | None = None
+    seed: int = 0
+    failure_weight: float = DEFAULT_FAILURE_WEIGHT
+    charts: bool = True
+    use_llm: bool = True
+    answer_key: Path | None = None
+
+    def validate(self) -> None:
+        """Raise ValueError on an impossible combination."""
+        if self.method not in ("kmeans", "hdbscan"):
+            raise ValueError(f"method must be 'kmeans' or 'hdbscan', not {self.method!r}")
+        if self.k is not None and not 2 <= self.k <= 200:
+            raise ValueError("k must be between 2 and 200 (or None for automatic)")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose from {sorted(STRATEGIES)}")
+        if self.max_rows is not None and self.max_rows < 50:
+            raise ValueError("max_rows must be at least 50")
+        if self.failure_weight < 0:
+            raise ValueError("failure_weight must be >= 0")
+
+
+@dataclass
+class AnalyticsRun:
+    """Everything one run produced (arrays row-aligned with ``ids``)."""
+
+    run_id: str
+    out_dir: Path
+    ids: list[str]
+    result: ClusterResult
+    profiles: list[ClusterProfile]
+    ranked: list[RankedCluster]
+    metadata: dict[str, Any]
+    params: dict[str, Any]
+    pca: Projection
+    umap: Projection | None = None
+    evaluation: dict[str, Any] | None = None
+    paths: dict[str, str] = field(default_factory=dict)
+
+
+def load_frame(
+    conn: psycopg.Connection[DictRow], max_rows: int | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Interactions that have an embedding (a deterministic random sample of ``max_rows``), their vectors and how
+    many interactions were left out for lack of a vector."""
+    embedded = {r["interaction_id"] for r in conn.execute("SELECT interaction_id FROM log_embeddings")}
+    if not embedded:
+        raise LookupError("no interaction embeddings are stored; run `opsgraph data ingest` (without --no-embed)")
+    df = load_interactions(conn)
+    keep = df["interaction_id"].isin(embedded).to_numpy()
+    missing = int((~keep).sum())
+    df = df[keep]
+    if max_rows is not None and len(df) > max_rows:
+        pick = np.sort(np.random.default_rng(seed).choice(len(df), size=max_rows, replace=False))
+        df = df.iloc[pick]
+    df = df.reset_index(drop=True)
+    return df, load_embeddings(conn, df["interaction_id"].tolist()), missing
+
+
+def clustering_space(X: np.ndarray, failure_types: pd.Series, weight: float) -> np.ndarray:
+    """The embedding, plus a one-hot failure-type block scaled by ``weight`` (none when ``weight`` is 0)."""
+    if weight <= 0:
+        return X
+    values = failure_types.astype(str).to_numpy()
+    onehot = (values[:, None] == np.unique(values)[None, :]).astype(np.float32)
+    return np.hstack([X, onehot * np.float32(weight / np.sqrt(2.0))])
+
+
+def cluster(X: np.ndarray, opts: RunOptions) -> ClusterResult:
+    """K-means (K fixed or by silhouette) or HDBSCAN (PCA-50, then UMAP-10 when ``opts.umap``) on ``X``."""
+    if opts.method == "hdbscan":
+        return hdbscan_clusters(X, seed=opts.seed, reduce_to=10 if opts.umap else None)
+    k_range = (opts.k, opts.k) if opts.k else opts.k_range
+    return kmeans_auto(X, k_range=k_range, seed=opts.seed)
+
+
+def profile(df: pd.DataFrame, X: np.ndarray, labels: np.ndarray) -> list[ClusterProfile]:
+    """:func:`describe_clusters` plus business impact computed here.
+
+    Works around ``analytics.semantics`` summing an empty pandas-3 ``str`` Series (a cluster without failures)
+    into ``''``; the figures are the same as that module's (failing rows weighted by ``IMPACT_WEIGHTS``).
+    """
+    impact = C.column(df, "business_impact_tag")
+    profiles = describe_clusters(df.drop(columns=["business_impact_tag"], errors="ignore"), X, labels)
+    if impact is None:
+        return profiles
+    failed = C.failure_mask(df)
+    tags = impact.astype(object).fillna("").map(lambda v: str(v).lower()).to_numpy(dtype=object)
+    for p in profiles:
+        sel = tags[(labels == p.cluster_id) & failed]
+        counts = pd.Series(sel, dtype=object).value_counts()
+        p.business_impact = {str(k): int(v) for k, v in counts.head(10).items()}
+        p.impact_score = round(float(sum(IMPACT_WEIGHTS.get(str(t), 1.0) for t in sel)), 2)
+    return profiles
+
+
+def _figures(profiles: list[ClusterProfile], ranked: list[RankedCluster], trends: Any, incidents: list[Any]) -> dict:
+    by_id = {p.cluster_id: p for p in profiles}
+    return {
+        "overall": trends.overall,
+        "top_clusters": [
+            {**r.to_dict(), "keywords": by_id[r.cluster_id].keywords[:5]} for r in ranked[:5]
+        ],
+        "incidents": [i.to_dict() for i in incidents[:5]],
+    }
+
+
+def _write_json(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def run_analysis(
+    conn: psycopg.Connection[DictRow], out_dir: Path | None = None, opts: RunOptions | None = None,
+    step: StepFn | None = None,
+) -> AnalyticsRun:
+    """Run every stage (see the module docstring); ``step(name)`` is called as each stage starts."""
+    opts = opts or RunOptions()
+    opts.validate()
+    note = step or (lambda _name: None)
+    timings: dict[str, float] = {}
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    out = Path(out_dir) if out_dir else get_settings().artifacts_dir / "analytics" / run_id
+    out.mkdir(parents=True, exist_ok=True)
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    note("load")
+    df, X, missing = load_frame(conn, opts.max_rows, opts.seed)
+    lap("load")
+    note("cluster")
+    result = cluster(clustering_space(X, C.failure_types(df), opts.failure_weight), opts)
+    lap("cluster")
+    note("profile")
+    profiles = profile(df, X, result.labels)
+    label_source = "c-tf-idf"
+    if opts.use_llm:
+        note("name clusters")
+        label_source = name_clusters(profiles)
+    ranked = rank_clusters(profiles, opts.strategy)
+    trends, incidents = compute_trends(df), detect_incidents(df)
+    lap("profile_rank")
+    note("project (PCA)")
+    pca = pca_reduce(X, 2, seed=opts.seed)
+    lap("pca")
+    um: Projection | None = None
+    if opts.umap:
+        note("project (UMAP)")
+        configure_numba_cache(get_settings().home_dir / "numba")
+        um = umap_reduce(X, 2, seed=opts.seed)
+        lap("umap")
+    paths: dict[str, str] = {}
+    charts: dict[str, dict[str, str]] = {}
+    if opts.charts:
+        note("charts")
+        coords = (um or pca).coords
+        specs = standard_charts(df, trends, ranked, profiles, coords, result.labels)
+        if um is not None:
+            specs["map_pca_by_cluster"] = map_chart(coords=pca.coords, color=result.labels, color_name="cluster (PCA)")
+        charts = write_charts(specs, out / "charts")
+        lap("charts")
+    note("report")
+    composed = compose_narrative(profiles, ranked, trends, incidents)
+    narrative, narrative_source = (
+        write_narrative(_figures(profiles, ranked, trends, incidents), composed) if opts.use_llm
+        else (composed, "composed offline from the figures")
+    )
+    md, html = build_report(profiles, ranked, trends, incidents, charts, narrative, md_base_dir=out)
+    (out / "report.md").write_text(md, encoding="utf-8")
+    (out / "report.html").write_text(html, encoding="utf-8")
+    paths.update(report_html=str(out / "report.html"), report_md=str(out / "report.md"), charts_dir=str(out / "charts"))
+    metadata = cluster_metadata(result, profiles, ranked, embedder_spec().model, um or pca)
+    problems = validate_cluster_metadata(metadata)
+    if problems:
+        raise RuntimeError(f"cluster metadata does not match its contract: {problems}")
+    paths["cluster_metadata"] = _write_json(out / "cluster_metadata.json", metadata)
+    lap("report")
+    evaluation = None
+    if opts.answer_key:
+        key = load_answer_key(opts.answer_key)
+        evaluation = score_against_key(df["interaction_id"].tolist(), result.labels, C.failure_mask(df),
+                                       C.failure_types(df).tolist(), key, ranked)
+        evaluation["answer_key"] = str(opts.answer_key)
+        paths["evaluation"] = _write_json(out / "evaluation.json", evaluation)
+    ids = df["interaction_id"].astype(str).tolist()
+    params = {
+        "options": {**asdict(opts), "answer_key": str(opts.answer_key) if opts.answer_key else None},
+        "clustering": result.to_dict(), "n_rows": len(ids), "n_without_embedding": missing,
+        "label_source": label_source, "narrative_source": narrative_source, "timings_s": timings,
+        "paths": paths, "evaluation": evaluation, "incidents": [i.to_dict() for i in incidents[:10]],
+        "profiles": [profile_to_json(p) for p in profiles],
+        "pca": pca.to_dict(), "umap": um.to_dict() if um else None,
+    }  # fmt: skip
+    paths["run"] = str(out / "run.json")
+    note("persist")
+    save_run(conn, run_id, result.method, result.k, params, metadata, str(out), ids, result.labels, pca.coords,
+             um.coords if um else None)
+    lap("persist")
+    _write_json(out / "run.json", {k: v for k, v in params.items() if k != "profiles"})
+    return AnalyticsRun(run_id, out, ids, result, profiles, ranked, metadata, params, pca, um, evaluation, paths)
+
+
+def find_answer_key(conn: psycopg.Connection[DictRow]) -> Path | None:
+    """``answer_key_labels.csv`` next to the source of the newest finished ingestion, if there is one."""
+    row = conn.execute(
+        "SELECT source_dir FROM ingest_runs WHERE status = 'done' ORDER BY finished_at DESC NULLS LAST LIMIT 1"
+    ).fetchone()
+    if not row:
+        return None
+    path = Path(row["source_dir"]) / LABELS_FILE
+    return path if path.is_file() else None

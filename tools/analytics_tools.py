@@ -1,0 +1,223 @@
+"""LangChain tools over the analytics runs: cluster, describe, re-rank, project, and the top failure clusters.
+
+Each tool validates its arguments, makes one call and returns compact JSON-serialisable data. Runs are persisted
+(:mod:`tools.analytics_store`); every tool except ``cluster_interactions`` reads the latest run, and
+``top_failure_clusters`` runs one first when none exists. Tool runs use PCA only (UMAP costs ~30 s of JIT on a
+process's first call); ``project_embeddings(method="umap")`` computes and stores UMAP coordinates on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.tools import BaseTool, tool
+
+from analytics.projection import configure_numba_cache, umap_reduce
+from analytics.ranking import STRATEGIES
+from analytics.ranking import rank_clusters as rank_profiles
+from core.settings import get_settings
+from tools.analytics_run import RunOptions, run_analysis
+from tools.analytics_store import cluster_member_ids, get_run, profile_from_json, run_points, store_umap
+from tools.data import load_embeddings, pooled
+
+MAX_TOP = 50
+MAX_SAMPLE = 5000
+
+
+class NoAnalyticsRun(LookupError):
+    """No analytics run is stored yet (or not the one asked for)."""
+
+
+def _round(value: Any, digits: int = 4) -> Any:
+    return round(float(value), digits) if isinstance(value, float | np.floating) else value
+
+
+def _top_share(counts: dict[str, int], total: int) -> dict[str, Any] | None:
+    if not counts or not total:
+        return None
+    name, n = next(iter(counts.items()))
+    return {"name": name, "count": n, "share": round(n / total, 3)}
+
+
+def cluster_summary(profile: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Compact view of one stored cluster profile (with rank/score/reason from the metadata entry)."""
+    meta = meta or {}
+    return {
+        "cluster_id": profile["cluster_id"],
+        "label": profile["label"],
+        "rank": meta.get("rank"),
+        "score": _round(meta.get("priority_score")),
+        "size": profile["size"],
+        "failure_rate": profile["failure_rate"],
+        "n_failures": profile["n_failures"],
+        "dominant_failure_type": profile["dominant_failure_type"],
+        "top_failing_model": _top_share(profile.get("failing_models") or {}, profile["n_failures"]),
+        "latency_p95_ms": profile.get("latency_p95_ms"),
+        "cost_total_usd": profile.get("cost_total_usd"),
+        "keywords": (profile.get("keywords") or [])[:5],
+    }
+
+
+def _run(run_id: str | None = None) -> dict[str, Any]:
+    with pooled() as conn:
+        run = get_run(conn, run_id)
+    if run is None:
+        raise NoAnalyticsRun(
+            f"no analytics run {run_id!r}" if run_id else "no analytics run yet; call cluster_interactions first"
+        )
+    return run
+
+
+def _summaries(run: dict[str, Any], top: int | None = None, failing_only: bool = False) -> list[dict[str, Any]]:
+    meta = {c["cluster_id"]: c for c in run["metadata"]["clusters"]}
+    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
+    order = [c["cluster_id"] for c in run["metadata"]["clusters"]]  # metadata is ordered by rank
+    out = [cluster_summary(profiles[c], meta[c]) for c in order if not failing_only or profiles[c]["n_failures"]]
+    return out[:top] if top else out
+
+
+def _header(run: dict[str, Any]) -> dict[str, Any]:
+    params = run["params"]
+    return {
+        "run_id": run["run_id"],
+        "created_at": str(run["created_at"]),
+        "method": run["method"],
+        "k": run["k"],
+        "n_rows": params["n_rows"],
+        "silhouette": _round(params["clustering"]["scores"].get("silhouette")),
+        "ranking_strategy": run["metadata"].get("ranking_strategy"),
+        "report_html": params["paths"].get("report_html"),
+    }
+
+
+@tool
+def cluster_interactions(
+    method: Literal["kmeans", "hdbscan"] = "kmeans", k: int | None = None, max_rows: int | None = None
+) -> dict[str, Any]:
+    """Cluster the stored interaction embeddings (k=None picks K automatically), profile and rank the clusters
+    (mixed strategy), persist the run and return the clusters ranked by priority."""
+    if k is not None and not 2 <= k <= 200:
+        raise ValueError("k must be between 2 and 200, or null for automatic")
+    if max_rows is not None and max_rows < 50:
+        raise ValueError("max_rows must be at least 50, or null for all rows")
+    with pooled() as conn:
+        run = run_analysis(conn, opts=RunOptions(method=method, k=k, max_rows=max_rows))
+        stored = get_run(conn, run.run_id)
+    assert stored is not None
+    return {**_header(stored), "clusters": _summaries(stored, top=MAX_TOP)}
+
+
+@tool
+def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, Any]:
+    """Everything known about one cluster of the latest (or given) run: failure mix, models, use cases, tools,
+    latency, cost, feedback, resolution, keywords, typical and typical failing prompts, example interaction ids."""
+    run = _run(run_id)
+    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
+    if cluster_id not in profiles:
+        raise ValueError(f"cluster {cluster_id} is not in run {run['run_id']}; clusters: {sorted(profiles)}")
+    p = profiles[cluster_id]
+    meta = next(c for c in run["metadata"]["clusters"] if c["cluster_id"] == cluster_id)
+    with pooled() as conn:
+        recent_failures = cluster_member_ids(conn, run["run_id"], cluster_id, failing_only=True)
+    keep = ("failure_types", "failing_models", "top_models", "top_use_cases", "top_tools", "top_channels",
+            "latency_p50_ms", "latency_p95_ms", "cost_mean_usd", "tokens_mean", "feedback_mean",
+            "feedback_negative_share", "resolution", "repair_strategies", "business_impact", "first_seen",
+            "last_seen", "keywords")  # fmt: skip
+    return {
+        "run_id": run["run_id"],
+        **cluster_summary(p, meta),
+        "reason": meta.get("reason"),
+        **{k: p.get(k) for k in keep},
+        "exemplars": [{k: e[k] for k in ("interaction_id", "failure_type", "text")} for e in p["exemplars"]],
+        "failing_exemplars": [
+            {k: e[k] for k in ("interaction_id", "failure_type", "text")} for e in p["failing_exemplars"]
+        ],
+        "recent_failure_ids": recent_failures,
+    }
+
+
+@tool
+def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
+    """Re-rank the latest run's clusters under a strategy (size, failure_rate, size_x_failure, business_impact,
+    cost, mixed) with a one-line reason per position."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
+    top = max(1, min(int(top), MAX_TOP))
+    run = _run()
+    ranked = rank_profiles([profile_from_json(p) for p in run["params"]["profiles"]], strategy, top=top)
+    return {
+        **_header(run),
+        "strategy": strategy,
+        "explanation": STRATEGIES[strategy],
+        "ranking": [{**r.to_dict(), "score": _round(r.score)} for r in ranked],
+    }
+
+
+def _umap_coords(run: dict[str, Any], points: list[dict[str, Any]]) -> None:
+    """Fill missing UMAP coordinates of the run (all rows), store them, and update ``points`` in place."""
+    configure_numba_cache(get_settings().home_dir / "numba")
+    with pooled() as conn:
+        everyone = run_points(conn, run["run_id"])
+        ids = [r["interaction_id"] for r in everyone]
+        coords = umap_reduce(load_embeddings(conn, ids), 2).coords
+        store_umap(conn, run["run_id"], ids, coords)
+    where = {iid: xy for iid, xy in zip(ids, coords, strict=True)}
+    for pt in points:
+        pt["x_umap"], pt["y_umap"] = (float(v) for v in where[pt["interaction_id"]])
+
+
+@tool
+def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500) -> dict[str, Any]:
+    """2-d map of the latest run's interactions (PCA, or UMAP: ~30 s the first time in a process): a sample of
+    points [interaction_id, cluster_id, x, y] and each cluster's centre on the map."""
+    if method not in ("pca", "umap"):
+        raise ValueError("method must be 'pca' or 'umap'")
+    sample = max(10, min(int(sample), MAX_SAMPLE))
+    run = _run()
+    with pooled() as conn:
+        points = run_points(conn, run["run_id"])
+    if method == "umap" and any(p["x_umap"] is None for p in points):
+        _umap_coords(run, points)
+    xs = np.array([[p[f"x_{method}"], p[f"y_{method}"]] for p in points], dtype=float)
+    labels = np.array([p["cluster_id"] for p in points])
+    labels_by_id = {c["cluster_id"]: c["label"] for c in run["metadata"]["clusters"]}
+    centres = [
+        {"cluster_id": int(c), "label": labels_by_id.get(int(c)), "size": int((labels == c).sum()),
+         "x": round(float(xs[labels == c, 0].mean()), 4), "y": round(float(xs[labels == c, 1].mean()), 4)}
+        for c in np.unique(labels)
+    ]  # fmt: skip
+    pick = np.random.default_rng(0).choice(len(points), size=min(sample, len(points)), replace=False)
+    return {
+        **_header(run),
+        "method": method,
+        "n_points": len(points),
+        "centres": centres,
+        "points": [[points[i]["interaction_id"], int(labels[i]), round(xs[i, 0], 4), round(xs[i, 1], 4)]
+                   for i in np.sort(pick)],
+    }
+
+
+@tool
+def top_failure_clusters(top: int = 5) -> dict[str, Any]:
+    """The highest-priority clusters that contain failures (latest run; runs one first if none exists), each with
+    its failure mix, the model most of its failures come from, and example failing interaction ids."""
+    top = max(1, min(int(top), MAX_TOP))
+    with pooled() as conn:
+        if get_run(conn) is None:
+            run_analysis(conn, opts=RunOptions())
+    run = _run()
+    clusters = _summaries(run, top=top, failing_only=True)
+    with pooled() as conn:
+        for c in clusters:
+            c["example_failure_ids"] = cluster_member_ids(conn, run["run_id"], c["cluster_id"], failing_only=True)
+    return {**_header(run), "clusters": clusters}
+
+
+ANALYTICS_TOOLS: list[BaseTool] = [
+    cluster_interactions,
+    describe_cluster,
+    rank_clusters,
+    project_embeddings,
+    top_failure_clusters,
+]
