@@ -8,7 +8,7 @@ OFFLINE_ENV := MLFLOW_DISABLE_TELEMETRY=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGR
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export $(OFFLINE_ENV)
 
-.PHONY: install demo test test-fast lint chat serve bench clean
+.PHONY: install browser demo test test-fast lint chat serve bench clean
 
 install: $(STAMP)
 
@@ -22,7 +22,13 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/opsgraph demo
 
-test: $(STAMP)
+# Debian's chromium + chromedriver for the browser tests (skipped with a reason when they cannot be installed)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	    >/dev/null 2>&1 || echo "chromium could not be installed: the browser tests will be skipped" )
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

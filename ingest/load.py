@@ -13,12 +13,13 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg import sql
 from psycopg.rows import DictRow
 
 from ingest.schema import TableSpec
 
-NULL_MARK = "\\N"
 COPY_CHUNK_ROWS = 100_000
 
 
@@ -38,14 +39,16 @@ class UpsertCounts:
 
 
 def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str], df: pd.DataFrame) -> None:
+    """COPY ``df[cols]`` as CSV written by Arrow (strings quoted, so an empty string stays an empty string and only
+    an unquoted empty field is NULL)."""
     ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
-        table, ident_cols, sql.Literal(NULL_MARK)
-    )
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, ident_cols)
+    options = pacsv.WriteOptions(include_header=False)
     with conn.cursor().copy(stmt) as copy:
         for start in range(0, len(df), COPY_CHUNK_ROWS):
-            buf = io.StringIO()
-            df.iloc[start : start + COPY_CHUNK_ROWS][cols].to_csv(buf, header=False, index=False, na_rep=NULL_MARK)
+            buf = io.BytesIO()
+            part = pa.Table.from_pandas(df.iloc[start:start + COPY_CHUNK_ROWS][cols], preserve_index=False)
+            pacsv.write_csv(part, buf, options)
             copy.write(buf.getvalue())
 
 
@@ -61,6 +64,7 @@ class TableLoader:
         self.rows = 0
         self.counts = UpsertCounts()
         self._tx: Any = None
+        self._direct = False
         self._stage = sql.Identifier(f"stage_{spec.name}")
 
     def __enter__(self) -> TableLoader:
@@ -81,6 +85,9 @@ class TableLoader:
 
     def finish(self) -> UpsertCounts:
         """Upsert the staged rows into the table (only rows whose values changed are written)."""
+        if self._direct:
+            self.counts = UpsertCounts(inserted=self.rows)
+            return self.counts
         cols = self.spec.column_names
         col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
         non_key = [c for c in cols if c != self.spec.primary_key]

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
@@ -98,11 +99,11 @@ def _export(conn: psycopg.Connection[DictRow], out: Path) -> dict[str, str]:
     assert stats is not None
     parquet_path, csv_path = out / "etl_output.parquet", out / "etl_output.csv"
     writer: pq.ParquetWriter | None = None
+    csv_writer: pacsv.CSVWriter | None = None
     cols = TABLES["interactions"].column_names
     with conn.transaction(), conn.cursor(name="etl_export", row_factory=psycopg.rows.tuple_row) as cur:
         cur.itersize = EXPORT_CHUNK
         cur.execute("SELECT * FROM interactions ORDER BY interaction_id")
-        first = True
         while rows := cur.fetchmany(EXPORT_CHUNK):
             chunk = add_features(harmonise(pd.DataFrame(rows, columns=cols)))
             for src, dst, mean, std in (
@@ -112,11 +113,13 @@ def _export(conn: psycopg.Connection[DictRow], out: Path) -> dict[str, str]:
                 chunk[dst] = (chunk[src].astype(float) - float(mean)) / float(std) if std else 0.0
             table = pa.Table.from_pandas(chunk, preserve_index=False)
             writer = writer or pq.ParquetWriter(parquet_path, table.schema)
-            writer.write_table(table.cast(writer.schema))
-            chunk.to_csv(csv_path, mode="w" if first else "a", header=first, index=False)
-            first = False
-    if writer:
-        writer.close()
+            table = table.cast(writer.schema)
+            writer.write_table(table)
+            csv_writer = csv_writer or pacsv.CSVWriter(csv_path, table.schema)
+            csv_writer.write_table(table)
+    for w in (writer, csv_writer):
+        if w is not None:
+            w.close()
     return {"etl_output_parquet": str(parquet_path), "etl_output_csv": str(csv_path)}
 
 
