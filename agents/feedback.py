@@ -155,9 +155,9 @@ def _majority_category(raw: dict[str, Any]) -> str | None:
 def _theme(raw: dict[str, Any]) -> NegativeTheme:
     dominant = next(iter(raw["failure_types"]), None)
     words = ", ".join(raw["keywords"][:3]) or f"theme {raw['theme_id']}"
-    label = f"{words} | {raw['size']} flagged"
-    if dominant and raw["failure_types"][dominant] * 2 > raw["signals"]["failed"]:
-        label += f", mostly {dominant}"
+    label = f"{words} ({raw['size']} flagged)"
+    if dominant and raw["failure_types"][dominant] * 2 > raw["size"]:  # most of the theme fails the same way
+        label = f"{dominant}: {label}"
     return NegativeTheme(label=label, dominant_failure_type=dominant, category=_majority_category(raw),
                          exemplars=[Exemplar(**e) for e in raw["exemplars"]],
                          **{k: raw[k] for k in ("theme_id", "keywords", "size", "share", "signals", "failure_types",
@@ -214,8 +214,9 @@ def propose_scenarios(themes: list[NegativeTheme], per_theme: int = 2) -> list[P
             continue
         members = set(theme.interaction_ids)
         ids = [i for i in idea.interaction_ids if i in members] or [e.interaction_id for e in theme.exemplars[:1]]
-        taken[slug(idea.category)] += 1
-        scenario = Scenario(id=f"feedback-{slug(idea.category)}-{taken[slug(idea.category)]:02d}",
+        stem = slug(idea.category).removeprefix("feedback_")
+        taken[stem] += 1
+        scenario = Scenario(id=f"feedback-{stem}-{taken[stem]:02d}",
                             source="feedback", **idea.model_dump(exclude={"theme_id", "interaction_ids"}))
         proposals.append(ProposedScenario(theme_id=theme.theme_id, theme=theme.label, interaction_ids=ids,
                                           scenario=scenario))

@@ -23,7 +23,9 @@ from analytics.report_render import Block, Bullets, Heading, Paragraph, Table, t
 
 AGENTS = ("dataset_builder", "simulator", "judge", "analyst", "comparator", "feedback", "failure", "performance",
           "general")
-STAGE_AGENTS = {"dataset": "dataset_builder", "simulation": "simulator", "judging": "judge", "analytics": "analyst",
+# stage tag -> agent, for runs without an ``opsgraph_agent`` tag (the analyst's runs carry one: stage "analytics"
+# without it is the telemetry analytics)
+STAGE_AGENTS = {"dataset": "dataset_builder", "simulation": "simulator", "judging": "judge", "analytics": "analytics",
                 "comparison": "comparator", "feedback": "feedback", "failure": "failure",
                 "performance": "performance", "general": "general"}
 COST_METRICS = ("llm_cost_usd", "cost_usd", "cost_usd_total")

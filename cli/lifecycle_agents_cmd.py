@@ -13,12 +13,12 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from cli.common import console, fail
 from core.contracts import Dataset, Judgment
@@ -61,21 +61,30 @@ class ComparatorRequest(_Request):
 class FeedbackRequest(_Request):
     """Input of ``opsgraph agent feedback``: a UTC window [start, end) and optional filters."""
 
-    start: datetime | date
-    end: datetime | date
+    start: datetime
+    end: datetime
     model_name: str | None = None
     use_case: str | None = None
     baseline_days: int = Field(default=14, ge=1, le=365)
     max_themes: int = Field(default=6, ge=1, le=20)
 
-    @field_validator("end")
+    @field_validator("start", "end", mode="before")
     @classmethod
-    def _after_start(cls, v: datetime | date, info: Any) -> datetime | date:
+    def _utc(cls, v: Any) -> datetime:
         from agents.feedback import as_utc
 
+        try:
+            return as_utc(v)
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"expected an ISO date or datetime such as 2025-03-18 or 2025-03-18T06:00:00Z, "
+                             f"got {v!r}") from None
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, v: datetime, info: ValidationInfo) -> datetime:
         start = info.data.get("start")
-        if start is not None and as_utc(v) <= as_utc(start):
-            raise ValueError("end must be after start")
+        if start is not None and v <= start:
+            raise ValueError(f"end ({v.isoformat()}) must be after start ({start.isoformat()})")
         return v
 
 

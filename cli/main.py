@@ -15,6 +15,7 @@ from cli.deploy_cmd import deploy_app
 from cli.doctor import doctor
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
+from cli.lifecycle_agents_cmd import analyst_cmd, comparator_cmd, eval_agents, feedback_cmd
 from cli.lifecycle_cmd import approvals_app, pipeline_app
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -28,6 +29,10 @@ app.add_typer(db_app, name="db")
 data_app.command("ingest")(ingest_cmd)
 app.add_typer(data_app, name="data")
 eval_app.command("judge")(eval_judge)
+eval_app.command("agents")(eval_agents)
+agent_app.command("analyst")(analyst_cmd)
+agent_app.command("comparator")(comparator_cmd)
+agent_app.command("feedback")(feedback_cmd)
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
 app.add_typer(contracts_app, name="contracts")

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
+from typer import Typer
+from typer.testing import CliRunner
 
 import agents.analyst as analyst_mod
 from agents.analyst import AnalystReport, analyze, answer_followup, log_analyst_report
@@ -16,6 +18,7 @@ from agents.dataset_builder import build_dataset, revise_dataset
 from agents.judge import judge
 from agents.simulator import simulate
 from agents.targets import get_target
+from cli.lifecycle_agents_cmd import analyst_cmd
 from core.contracts import Dataset, JudgeInput, Judgment
 
 
@@ -94,7 +97,8 @@ class _ScriptedModel:
     """Stands in for a hosted chat model: records the messages and answers with a fixed text."""
 
     def __init__(self, text: str) -> None:
-        self.text, self.seen = text, []
+        self.text = text
+        self.seen: list[list[BaseMessage]] = []
 
     def invoke(self, messages: list[BaseMessage]) -> AIMessage:
         self.seen.append(messages)
@@ -133,3 +137,27 @@ def test_report_is_logged_with_metrics_and_artifacts(report: AnalystReport, opsg
     assert mlflow.artifacts.load_text(f"{base}/analyst_report.md") == report.markdown
     assert mlflow.artifacts.load_dict(f"{base}/aggregates.json") == report.aggregates
     assert "<html" in mlflow.artifacts.load_text(f"{base}/analyst_report.html")
+
+
+def test_cli_analyst_answers_the_question_and_is_idempotent(judged: tuple[Dataset, list[Judgment]],
+                                                          report: AnalystReport, tmp_path: Path) -> None:
+    ds, js = judged
+    app = Typer()
+    app.command()(analyst_cmd)
+    payload: dict[str, Any] = {"dataset": ds.model_dump(mode="json"), "question": "Which category is weakest?",
+                               "judgments": [j.model_dump(mode="json") for j in js]}
+    (tmp_path / "in.json").write_text(json.dumps(payload))
+    outs = []
+    for name in ("a.json", "b.json"):
+        res = CliRunner().invoke(app, ["-i", str(tmp_path / "in.json"), "-o", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        outs.append((tmp_path / name).read_bytes())
+    out = json.loads(outs[0])
+    assert outs[0] == outs[1] and out["key_findings"] == report.key_findings
+    assert out["answer"] == answer_followup(report, "Which category is weakest?")
+    payload["judgments"][0]["scenario_id"] = "nope-01"
+    res = CliRunner().invoke(app, ["-i", "-"], input=json.dumps(payload))
+    assert res.exit_code == 2 and "field 'judgments'" in res.output and "nope-01" in res.output
+    payload["judgments"][0].pop("passed")
+    res = CliRunner().invoke(app, ["-i", "-"], input=json.dumps(payload))
+    assert res.exit_code == 2 and "field 'judgments.0.passed': Field required" in res.output

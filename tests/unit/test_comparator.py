@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
@@ -63,7 +64,8 @@ def test_identical_agents_are_not_significantly_different(dataset: Dataset,
 
 class _ScriptedModel:
     def __init__(self, text: str) -> None:
-        self.text, self.seen = text, []
+        self.text = text
+        self.seen: list[list[BaseMessage]] = []
 
     def invoke(self, messages: list[BaseMessage]) -> AIMessage:
         self.seen.append(messages)
@@ -101,7 +103,7 @@ def test_cli_comparator_is_idempotent_and_names_bad_fields(
         dataset: Dataset, runs: dict[str, list[Judgment]], tmp_path: Path) -> None:
     app = Typer()
     app.command()(comparator_cmd)
-    payload = {"dataset": dataset.model_dump(mode="json"), "n_boot": 1000,
+    payload: dict[str, Any] = {"dataset": dataset.model_dump(mode="json"), "n_boot": 1000,
                "a": {"label": "v1", "judgments": [j.model_dump(mode="json") for j in runs["v1"]]},
                "b": {"label": "v2", "judgments": [j.model_dump(mode="json") for j in runs["v2"]]}}
     (tmp_path / "in.json").write_text(json.dumps(payload))

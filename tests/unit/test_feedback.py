@@ -133,7 +133,8 @@ def test_the_dataset_builder_accepts_the_proposals(report: FeedbackReport) -> No
 
 class _ScriptedModel:
     def __init__(self, draft: FeedbackScenarioDraft) -> None:
-        self.draft, self.seen = draft, []
+        self.draft = draft
+        self.seen: list[list[Any]] = []
 
     def with_structured_output(self, schema: type) -> _ScriptedModel:
         return self
@@ -146,8 +147,8 @@ class _ScriptedModel:
 def test_a_hosted_model_cannot_cite_interactions_outside_the_theme(report: FeedbackReport,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     theme = report.themes[0]
-    idea = {"category": "refunds", "persona": "p", "goal": "g", "opening_message": "o", "expected_behavior": "e.",
-            "difficulty": "medium"}
+    idea: dict[str, Any] = {"category": "refunds", "persona": "p", "goal": "g", "opening_message": "o",
+                            "expected_behavior": "e.", "difficulty": "medium"}
     fake = _ScriptedModel(FeedbackScenarioDraft(scenarios=[
         ScenarioIdea(theme_id=theme.theme_id, interaction_ids=["INT-made-up"], **idea),
         ScenarioIdea(theme_id=99, interaction_ids=[theme.interaction_ids[0]], **idea)]))
