@@ -24,7 +24,8 @@ from core.contracts import (
     export_json_schemas,
 )
 
-agent_app = typer.Typer(help="Evaluation agents (JSON in, JSON out): dataset builder, simulator, judge, analyst, comparator, feedback.",
+agent_app = typer.Typer(help="Evaluation agents (JSON in, JSON out): dataset builder, simulator, judge, analyst, "
+                             "comparator, feedback.",
                         no_args_is_help=True)
 contracts_app = typer.Typer(help="Data contracts (pydantic models) as JSON Schema.", no_args_is_help=True)
 T = TypeVar("T")

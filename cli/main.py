@@ -17,6 +17,7 @@ from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
 from cli.lifecycle_agents_cmd import analyst_cmd, comparator_cmd, eval_agents, feedback_cmd
 from cli.lifecycle_cmd import approvals_app, pipeline_app
+from cli.stage_cmd import stage_app
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +40,7 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(stage_app, name="stage")
 
 
 def main() -> None:

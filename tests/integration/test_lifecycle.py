@@ -109,3 +109,21 @@ def test_pipeline_end_to_end_champion_and_rollback(sample_db) -> None:  # type: 
     gates = [r for t in (first["thread_id"], second["thread_id"]) for r in audit_trail(thread_id=t)]
     assert len(gates) == len(first["decisions"]) + len(second["decisions"]) >= 2 * 9
     assert all(g["approver"] == "pipeline-auto" and "auto-approved" in g["comment"] for g in gates)
+
+
+def test_stage_commands_chain_through_json_state(sample_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    s1, s2, s3 = (tmp_path / f"s{i}.json" for i in (1, 2, 3))
+
+    def stage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli.main", "stage", *args, "--project", project], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600, env=os.environ.copy())
+
+    assert stage("dataset", "--scenarios", "6", "-o", str(s1)).returncode == 0
+    missing = stage("judge", "-i", str(s1), "-o", str(s3))
+    assert missing.returncode == 2 and "needs traces" in missing.stdout + missing.stderr
+    assert stage("simulate", "-i", str(s1), "-o", str(s2)).returncode == 0
+    assert stage("judge", "-i", str(s2), "-o", str(s3)).returncode == 0
+    state = json.loads(s3.read_text())
+    assert len(state["judgments"]["candidate"]) == len(state["traces"]["candidate"]) == 2 * 6
+    assert {"dataset", "simulation_candidate", "judging_candidate"} <= set(state["runs"])
