@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 chat: $(STAMP)
-	$(VENV)/bin/chainlit run chainlit_app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
+	env -u CI $(VENV)/bin/chainlit run chainlit_app.py --headless --host 127.0.0.1 --port $${PORT:-8000}
 
 serve: $(STAMP)
 	$(VENV)/bin/langgraph dev --no-browser --no-reload --allow-blocking --host 127.0.0.1 --port $${PORT:-2024}

@@ -200,7 +200,7 @@ def _profile(
     if impact is not None:
         tags = impact[failed].astype(str).str.lower()
         p.business_impact = _top(tags, 10)
-        p.impact_score = round(float(tags.map(IMPACT_WEIGHTS).fillna(1.0).sum()), 2)
+        p.impact_score = round(float(pd.to_numeric(tags.map(IMPACT_WEIGHTS), errors="coerce").fillna(1.0).sum()), 2)
     ts = C.timestamps(sub)
     if ts is not None and ts.notna().any():
         p.first_seen, p.last_seen = ts.min().isoformat(), ts.max().isoformat()

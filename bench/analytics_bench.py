@@ -110,8 +110,9 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [START, "## Analytics (bench/analytics_bench.py)", "",
              f"Run {result['date']} on {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; load average at "
-             f"start {m['load_average']} (other work was running); numpy {m['numpy']}, scikit-learn "
-             f"{m['scikit_learn']}, umap-learn {m['umap_learn']}. Synthetic clustered unit vectors, 384-d.", "",
+             f"start {m['load_average']}, at the end {m['load_average_end']} (other work was running); "
+             f"numpy {m['numpy']}, scikit-learn {m['scikit_learn']}, umap-learn {m['umap_learn']}. "
+             "Synthetic clustered unit vectors, 384-d.", "",
              "| rows | K-means auto (s) | K | PCA (s) | UMAP (s) | total (s) | target (s) | met |",
              "|---:|---:|---:|---:|---:|---:|---:|:--:|"]  # fmt: skip
     for n, s in result["warm"].items():

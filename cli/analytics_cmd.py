@@ -92,7 +92,11 @@ def run_cmd(
     strategy: str = typer.Option("mixed", "--strategy", help="Ranking strategy (size, failure_rate, ..., mixed)."),
     umap: bool = typer.Option(True, "--umap/--no-umap", help="Also compute the UMAP map (slow on first use)."),
     max_rows: int | None = typer.Option(None, "--max-rows", help="Cluster a random sample of this many rows."),
-    failure_weight: float | None = typer.Option(None, "--failure-weight", help="Weight of the failure-type block."),
+    failure_weight: float | None = typer.Option(
+        None,
+        "--failure-weight",
+        help="Weight of the failure-type block added to the embeddings (default 0.5; 0 = text only).",
+    ),
     answer_key: Path | None = typer.Option(None, "--answer-key", help="answer_key_labels.csv to score against."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -106,6 +110,7 @@ def run_cmd(
     if answer_key is not None and not answer_key.is_file():
         fail(f"answer key {answer_key} not found", as_json=as_json)
     weight = DEFAULT_FAILURE_WEIGHT if failure_weight is None else failure_weight
+    n_clusters = _parse_k(k)
     db = open_database()
     with db.conn, Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                            disable=as_json) as progress:  # fmt: skip
@@ -117,7 +122,7 @@ def run_cmd(
             current.append(progress.add_task(name, total=1))
 
         key = answer_key or find_answer_key(db.conn)
-        opts = RunOptions(method=method, k=_parse_k(k), strategy=strategy, umap=umap, max_rows=max_rows,  # type: ignore[arg-type]
+        opts = RunOptions(method=method, k=n_clusters, strategy=strategy, umap=umap, max_rows=max_rows,  # type: ignore[arg-type]
                           failure_weight=weight, answer_key=key)  # fmt: skip
         started = time.perf_counter()
         try:

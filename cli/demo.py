@@ -72,7 +72,11 @@ def demo(
 
 
 def _analytics() -> str:
-    """Run the analytics job (clusters, ranking, charts, report) and say where its outputs are."""
-    from cli.analytics_cmd import run_analytics_job
+    """Run the analytics job (clusters, ranking, charts, report); it prints its own summary."""
+    from cli.analytics_cmd import run_cmd
+    from core.settings import get_settings
 
-    return run_analytics_job()
+    out = get_settings().artifacts_dir / "analytics" / "demo"
+    run_cmd(out=out, method="kmeans", k="auto", strategy="mixed", umap=True, max_rows=None, failure_weight=None,
+            answer_key=None, as_json=False)
+    return f"report: {out / 'report.html'}"

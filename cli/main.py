@@ -7,6 +7,7 @@ import os
 import typer
 
 from cli.agent_cmd import agent_app, contracts_app, eval_judge
+from cli.analytics_cmd import analytics_app
 from cli.ask_cmd import ask_cmd
 from cli.data_cmd import data_app
 from cli.db_cmd import db_app
@@ -41,6 +42,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(stage_app, name="stage")
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:

@@ -41,14 +41,13 @@ from analytics.semantics import IMPACT_WEIGHTS, ClusterProfile, describe_cluster
 from analytics.timeseries import compute_trends
 from core.providers import embedder_spec
 from core.settings import get_settings
-from tools.analytics_eval import LABELS_FILE, load_answer_key, score_against_key
+from tools.analytics_eval import load_answer_key, score_against_key
 from tools.analytics_llm import name_clusters, write_narrative
-from tools.analytics_store import profile_to_json, save_run
-from tools.data import load_embeddings, load_interactions
+from tools.analytics_store import load_frame, profile_to_json, save_run
 
 Method = Literal["kmeans", "hdbscan"]
 StepFn = Callable[[str], None]
-DEFAULT_FAILURE_WEIGHT = 0.0
+DEFAULT_FAILURE_WEIGHT = 0.5
 
 
 @dataclass
@@ -98,24 +97,17 @@ class AnalyticsRun:
     evaluation: dict[str, Any] | None = None
     paths: dict[str, str] = field(default_factory=dict)
 
-
-def load_frame(
-    conn: psycopg.Connection[DictRow], max_rows: int | None = None, seed: int = 0
-) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """Interactions that have an embedding (a deterministic random sample of ``max_rows``), their vectors and how
-    many interactions were left out for lack of a vector."""
-    embedded = {r["interaction_id"] for r in conn.execute("SELECT interaction_id FROM log_embeddings")}
-    if not embedded:
-        raise LookupError("no interaction embeddings are stored; run `opsgraph data ingest` (without --no-embed)")
-    df = load_interactions(conn)
-    keep = df["interaction_id"].isin(embedded).to_numpy()
-    missing = int((~keep).sum())
-    df = df[keep]
-    if max_rows is not None and len(df) > max_rows:
-        pick = np.sort(np.random.default_rng(seed).choice(len(df), size=max_rows, replace=False))
-        df = df.iloc[pick]
-    df = df.reset_index(drop=True)
-    return df, load_embeddings(conn, df["interaction_id"].tolist()), missing
+    def record(self) -> dict[str, Any]:
+        """The run as :func:`tools.analytics_store.get_run` returns it (without touching a database)."""
+        return {
+            "run_id": self.run_id,
+            "created_at": datetime.now(UTC),
+            "method": self.result.method,
+            "k": self.result.k,
+            "params": self.params,
+            "metadata": self.metadata,
+            "out_dir": str(self.out_dir),
+        }
 
 
 def clustering_space(X: np.ndarray, failure_types: pd.Series, weight: float) -> np.ndarray:
@@ -155,15 +147,22 @@ def profile(df: pd.DataFrame, X: np.ndarray, labels: np.ndarray) -> list[Cluster
     return profiles
 
 
-def _figures(profiles: list[ClusterProfile], ranked: list[RankedCluster], trends: Any, incidents: list[Any]) -> dict:
+def _figures(
+    profiles: list[ClusterProfile], ranked: list[RankedCluster], trends: Any, incidents: list[Any]
+) -> dict[str, Any]:
     by_id = {p.cluster_id: p for p in profiles}
     return {
         "overall": trends.overall,
-        "top_clusters": [
-            {**r.to_dict(), "keywords": by_id[r.cluster_id].keywords[:5]} for r in ranked[:5]
-        ],
+        "top_clusters": [{**r.to_dict(), "keywords": by_id[r.cluster_id].keywords[:5]} for r in ranked[:5]],
         "incidents": [i.to_dict() for i in incidents[:5]],
     }
+
+
+def _shares(df: pd.DataFrame, name: str) -> dict[str, float]:
+    col = C.column(df, name)
+    if col is None:
+        return {}
+    return {str(k): round(float(v), 5) for k, v in col.astype(str).value_counts(normalize=True).items()}
 
 
 def _write_json(path: Path, data: Any) -> str:
@@ -171,107 +170,145 @@ def _write_json(path: Path, data: Any) -> str:
     return str(path)
 
 
-def run_analysis(
-    conn: psycopg.Connection[DictRow], out_dir: Path | None = None, opts: RunOptions | None = None,
-    step: StepFn | None = None,
-) -> AnalyticsRun:
-    """Run every stage (see the module docstring); ``step(name)`` is called as each stage starts."""
-    opts = opts or RunOptions()
-    opts.validate()
-    note = step or (lambda _name: None)
-    timings: dict[str, float] = {}
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    out = Path(out_dir) if out_dir else get_settings().artifacts_dir / "analytics" / run_id
-    out.mkdir(parents=True, exist_ok=True)
-    clock = time.perf_counter()
+class _Clock:
+    """Seconds per stage, and the caller's progress callback as each stage starts."""
 
-    def lap(name: str) -> None:
-        nonlocal clock
+    def __init__(self, step: StepFn | None) -> None:
+        self.step = step
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def start(self, name: str) -> None:
+        if self.step:
+            self.step(name)
+
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
+        self.timings[name] = round(now - self._t, 3)
+        self._t = now
 
-    note("load")
-    df, X, missing = load_frame(conn, opts.max_rows, opts.seed)
-    lap("load")
-    note("cluster")
-    result = cluster(clustering_space(X, C.failure_types(df), opts.failure_weight), opts)
-    lap("cluster")
-    note("profile")
-    profiles = profile(df, X, result.labels)
-    label_source = "c-tf-idf"
-    if opts.use_llm:
-        note("name clusters")
-        label_source = name_clusters(profiles)
-    ranked = rank_clusters(profiles, opts.strategy)
+
+def new_run_id() -> str:
+    """Sortable, unique run id: UTC timestamp plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def _outputs(
+    df: pd.DataFrame,
+    result: ClusterResult,
+    profiles: list[ClusterProfile],
+    ranked: list[RankedCluster],
+    pca: Projection,
+    um: Projection | None,
+    opts: RunOptions,
+    out: Path,
+    clock: _Clock,
+) -> tuple[dict[str, str], str]:
+    """Charts, narrative and report files; returns (paths, narrative source)."""
     trends, incidents = compute_trends(df), detect_incidents(df)
-    lap("profile_rank")
-    note("project (PCA)")
-    pca = pca_reduce(X, 2, seed=opts.seed)
-    lap("pca")
-    um: Projection | None = None
-    if opts.umap:
-        note("project (UMAP)")
-        configure_numba_cache(get_settings().home_dir / "numba")
-        um = umap_reduce(X, 2, seed=opts.seed)
-        lap("umap")
-    paths: dict[str, str] = {}
     charts: dict[str, dict[str, str]] = {}
     if opts.charts:
-        note("charts")
-        coords = (um or pca).coords
-        specs = standard_charts(df, trends, ranked, profiles, coords, result.labels)
+        clock.start("charts")
+        specs = standard_charts(df, trends, ranked, profiles, (um or pca).coords, result.labels)
         if um is not None:
-            specs["map_pca_by_cluster"] = map_chart(coords=pca.coords, color=result.labels, color_name="cluster (PCA)")
+            specs["map_pca_by_cluster"] = map_chart(pca.coords, result.labels, "cluster (PCA)")
         charts = write_charts(specs, out / "charts")
-        lap("charts")
-    note("report")
+        clock.lap("charts")
+    clock.start("report")
     composed = compose_narrative(profiles, ranked, trends, incidents)
-    narrative, narrative_source = (
-        write_narrative(_figures(profiles, ranked, trends, incidents), composed) if opts.use_llm
-        else (composed, "composed offline from the figures")
-    )
+    narrative, source = (composed, "composed offline from the figures")
+    if opts.use_llm:
+        narrative, source = write_narrative(_figures(profiles, ranked, trends, incidents), composed)
     md, html = build_report(profiles, ranked, trends, incidents, charts, narrative, md_base_dir=out)
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "report.html").write_text(html, encoding="utf-8")
-    paths.update(report_html=str(out / "report.html"), report_md=str(out / "report.md"), charts_dir=str(out / "charts"))
+    paths = {"report_html": str(out / "report.html"), "report_md": str(out / "report.md")}
+    if charts:
+        paths["charts_dir"] = str(out / "charts")
+    clock.lap("report")
+    return paths, source
+
+
+def analyse(
+    df: pd.DataFrame,
+    X: np.ndarray,
+    out_dir: Path,
+    opts: RunOptions | None = None,
+    step: StepFn | None = None,
+    run_id: str | None = None,
+) -> AnalyticsRun:
+    """Every stage after loading, on a harmonised frame and its row-aligned embeddings (no database)."""
+    opts = opts or RunOptions()
+    opts.validate()
+    clock = _Clock(step)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    df = df.reset_index(drop=True)
+    clock.start("cluster")
+    result = cluster(clustering_space(X, C.failure_types(df), opts.failure_weight), opts)
+    clock.lap("cluster")
+    clock.start("profile")
+    profiles = profile(df, X, result.labels)
+    label_source = name_clusters(profiles) if opts.use_llm else "c-tf-idf"
+    ranked = rank_clusters(profiles, opts.strategy)
+    clock.lap("profile_rank")
+    clock.start("project (PCA)")
+    pca = pca_reduce(X, 2, seed=opts.seed)
+    clock.lap("pca")
+    um: Projection | None = None
+    if opts.umap:
+        clock.start("project (UMAP)")
+        configure_numba_cache(get_settings().home_dir / "numba")
+        um = umap_reduce(X, 2, seed=opts.seed)
+        clock.lap("umap")
+    paths, narrative_source = _outputs(df, result, profiles, ranked, pca, um, opts, out, clock)
     metadata = cluster_metadata(result, profiles, ranked, embedder_spec().model, um or pca)
     problems = validate_cluster_metadata(metadata)
     if problems:
         raise RuntimeError(f"cluster metadata does not match its contract: {problems}")
     paths["cluster_metadata"] = _write_json(out / "cluster_metadata.json", metadata)
-    lap("report")
     evaluation = None
+    ids = df["interaction_id"].astype(str).tolist()
     if opts.answer_key:
         key = load_answer_key(opts.answer_key)
-        evaluation = score_against_key(df["interaction_id"].tolist(), result.labels, C.failure_mask(df),
-                                       C.failure_types(df).tolist(), key, ranked)
-        evaluation["answer_key"] = str(opts.answer_key)
+        failed, types = C.failure_mask(df), C.failure_types(df).tolist()
+        evaluation = {**score_against_key(ids, result.labels, failed, types, key, ranked),
+                      "answer_key": str(opts.answer_key)}  # fmt: skip
         paths["evaluation"] = _write_json(out / "evaluation.json", evaluation)
-    ids = df["interaction_id"].astype(str).tolist()
+    paths["run"] = str(out / "run.json")
     params = {
         "options": {**asdict(opts), "answer_key": str(opts.answer_key) if opts.answer_key else None},
-        "clustering": result.to_dict(), "n_rows": len(ids), "n_without_embedding": missing,
-        "label_source": label_source, "narrative_source": narrative_source, "timings_s": timings,
-        "paths": paths, "evaluation": evaluation, "incidents": [i.to_dict() for i in incidents[:10]],
+        "clustering": result.to_dict(), "n_rows": len(ids), "label_source": label_source,
+        "narrative_source": narrative_source, "timings_s": clock.timings, "paths": paths, "evaluation": evaluation,
+        "pca": pca.to_dict(), "umap": um.to_dict() if um else None, "model_shares": _shares(df, "model_name"),
         "profiles": [profile_to_json(p) for p in profiles],
-        "pca": pca.to_dict(), "umap": um.to_dict() if um else None,
     }  # fmt: skip
-    paths["run"] = str(out / "run.json")
-    note("persist")
-    save_run(conn, run_id, result.method, result.k, params, metadata, str(out), ids, result.labels, pca.coords,
-             um.coords if um else None)
-    lap("persist")
     _write_json(out / "run.json", {k: v for k, v in params.items() if k != "profiles"})
-    return AnalyticsRun(run_id, out, ids, result, profiles, ranked, metadata, params, pca, um, evaluation, paths)
+    return AnalyticsRun(run_id or new_run_id(), out, ids, result, profiles, ranked, metadata, params, pca, um,
+                        evaluation, paths)  # fmt: skip
 
 
-def find_answer_key(conn: psycopg.Connection[DictRow]) -> Path | None:
-    """``answer_key_labels.csv`` next to the source of the newest finished ingestion, if there is one."""
-    row = conn.execute(
-        "SELECT source_dir FROM ingest_runs WHERE status = 'done' ORDER BY finished_at DESC NULLS LAST LIMIT 1"
-    ).fetchone()
-    if not row:
-        return None
-    path = Path(row["source_dir"]) / LABELS_FILE
-    return path if path.is_file() else None
+def run_analysis(
+    conn: psycopg.Connection[DictRow],
+    out_dir: Path | None = None,
+    opts: RunOptions | None = None,
+    step: StepFn | None = None,
+) -> AnalyticsRun:
+    """Load from the database, :func:`analyse`, persist; ``step(name)`` is called as each stage starts."""
+    opts = opts or RunOptions()
+    opts.validate()
+    run_id = new_run_id()
+    out = Path(out_dir) if out_dir else get_settings().artifacts_dir / "analytics" / run_id
+    if step:
+        step("load")
+    started = time.perf_counter()
+    df, X, missing = load_frame(conn, opts.max_rows, opts.seed)
+    load_s = round(time.perf_counter() - started, 3)
+    run = analyse(df, X, out, opts, step, run_id)
+    run.params["timings_s"] = {"load": load_s, **run.params["timings_s"]}
+    run.params["n_without_embedding"] = missing
+    if step:
+        step("persist")
+    save_run(conn, run.run_id, run.result.method, run.result.k, run.params, run.metadata, str(out), run.ids,
+             run.result.labels, run.pca.coords, run.umap.coords if run.umap else None)  # fmt: skip
+    return run

@@ -11,14 +11,18 @@ Only the newest :data:`KEEP_RUNS` runs are kept.
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from analytics.semantics import ClusterProfile, Exemplar
+from tools.analytics_eval import LABELS_FILE
+from tools.data import load_embeddings, load_interactions
 
 KEEP_RUNS = 20
 RUN_COLUMNS = "run_id, created_at, method, k, params, metadata, out_dir"
@@ -110,10 +114,53 @@ def profile_to_json(p: ClusterProfile) -> dict[str, Any]:
     return p.to_dict()
 
 
+def by_count(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every ``{name: count}`` field re-sorted by count, descending (ties by name).
+
+    Postgres ``jsonb`` does not keep key order, and profiles rely on "first key = most frequent"."""
+    out = dict(data)
+    for key, value in data.items():
+        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
+            out[key] = dict(sorted(value.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
 def profile_from_json(data: dict[str, Any]) -> ClusterProfile:
     """Rebuild a :class:`ClusterProfile` from :func:`profile_to_json` output (unknown keys are ignored)."""
     known = {f.name for f in fields(ClusterProfile)} - {"centroid"}
-    kwargs = {k: v for k, v in data.items() if k in known}
+    kwargs = {k: v for k, v in by_count(data).items() if k in known}
     for key in ("exemplars", "failing_exemplars"):
         kwargs[key] = [Exemplar(**e) for e in kwargs.get(key) or []]
     return ClusterProfile(**kwargs)
+
+
+def load_frame(
+    conn: psycopg.Connection[DictRow], max_rows: int | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Interactions that have an embedding (a deterministic random sample of ``max_rows``), their vectors and how
+    many interactions were left out for lack of a vector."""
+    embedded = {r["interaction_id"] for r in conn.execute("SELECT interaction_id FROM log_embeddings")}
+    if not embedded:
+        raise LookupError("no interaction embeddings are stored; run `opsgraph data ingest` (without --no-embed)")
+    df = load_interactions(conn)
+    keep = df["interaction_id"].isin(embedded).to_numpy()
+    missing = int((~keep).sum())
+    df = df[keep]
+    if max_rows is not None and len(df) > max_rows:
+        pick = np.sort(np.random.default_rng(seed).choice(len(df), size=max_rows, replace=False))
+        df = df.iloc[pick]
+    df = df.reset_index(drop=True)
+    return df, load_embeddings(conn, df["interaction_id"].tolist()), missing
+
+
+def find_answer_key(conn: psycopg.Connection[DictRow]) -> Path | None:
+    """``answer_key_labels.csv`` next to the source of the newest finished ingestion that has one (a later small
+    upload of real rows does not hide the key of the generated data loaded before it), if there is one."""
+    rows = conn.execute(
+        "SELECT source_dir FROM ingest_runs WHERE status = 'done' ORDER BY finished_at DESC NULLS LAST"
+    ).fetchall()
+    for row in rows:
+        path = Path(row["source_dir"]) / LABELS_FILE
+        if path.is_file():
+            return path
+    return None

@@ -18,7 +18,7 @@ from analytics.ranking import STRATEGIES
 from analytics.ranking import rank_clusters as rank_profiles
 from core.settings import get_settings
 from tools.analytics_run import RunOptions, run_analysis
-from tools.analytics_store import cluster_member_ids, get_run, profile_from_json, run_points, store_umap
+from tools.analytics_store import by_count, cluster_member_ids, get_run, profile_from_json, run_points, store_umap
 from tools.data import load_embeddings, pooled
 
 MAX_TOP = 50
@@ -33,15 +33,22 @@ def _round(value: Any, digits: int = 4) -> Any:
     return round(float(value), digits) if isinstance(value, float | np.floating) else value
 
 
-def _top_share(counts: dict[str, int], total: int) -> dict[str, Any] | None:
+def _top_share(counts: dict[str, int], total: int, overall: dict[str, float]) -> dict[str, Any] | None:
+    """The leading entry of ``counts``, its share of ``total`` and its lift over its share of all rows."""
     if not counts or not total:
         return None
-    name, n = next(iter(counts.items()))
-    return {"name": name, "count": n, "share": round(n / total, 3)}
+    name, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    out: dict[str, Any] = {"name": name, "count": n, "share": round(n / total, 3)}
+    if overall.get(name):
+        out["lift"] = round(n / total / overall[name], 2)
+    return out
 
 
-def cluster_summary(profile: dict[str, Any], meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Compact view of one stored cluster profile (with rank/score/reason from the metadata entry)."""
+def cluster_summary(
+    profile: dict[str, Any], meta: dict[str, Any] | None = None, model_shares: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """Compact view of one stored cluster profile (rank/score from the metadata entry). ``top_failing_model``
+    carries ``lift``: its share of the cluster's failures over its share of all rows (1 = no concentration)."""
     meta = meta or {}
     return {
         "cluster_id": profile["cluster_id"],
@@ -52,14 +59,18 @@ def cluster_summary(profile: dict[str, Any], meta: dict[str, Any] | None = None)
         "failure_rate": profile["failure_rate"],
         "n_failures": profile["n_failures"],
         "dominant_failure_type": profile["dominant_failure_type"],
-        "top_failing_model": _top_share(profile.get("failing_models") or {}, profile["n_failures"]),
+        "top_failing_model": _top_share(profile.get("failing_models") or {}, profile["n_failures"], model_shares or {}),
         "latency_p95_ms": profile.get("latency_p95_ms"),
         "cost_total_usd": profile.get("cost_total_usd"),
         "keywords": (profile.get("keywords") or [])[:5],
     }
 
 
+# Data access: the only functions that touch the database (unit tests replace them with in-memory fakes).
+
+
 def _run(run_id: str | None = None) -> dict[str, Any]:
+    """The stored run ``run_id`` (the newest when None); raises :class:`NoAnalyticsRun`."""
     with pooled() as conn:
         run = get_run(conn, run_id)
     if run is None:
@@ -69,11 +80,50 @@ def _run(run_id: str | None = None) -> dict[str, Any]:
     return run
 
 
+def _has_run() -> bool:
+    with pooled() as conn:
+        return get_run(conn) is not None
+
+
+def _new_run(opts: RunOptions) -> dict[str, Any]:
+    """Run and persist an analysis; returns the stored run."""
+    with pooled() as conn:
+        run_id = run_analysis(conn, opts=opts).run_id
+    return _run(run_id)
+
+
+def _points(run_id: str) -> list[dict[str, Any]]:
+    with pooled() as conn:
+        return run_points(conn, run_id)
+
+
+def _member_ids(run_id: str, cluster_id: int, limit: int = 5) -> list[str]:
+    with pooled() as conn:
+        return cluster_member_ids(conn, run_id, cluster_id, failing_only=True, limit=limit)
+
+
+def _compute_umap(run_id: str, ids: list[str]) -> np.ndarray:
+    """UMAP coordinates of the run's rows from their stored embeddings; stored for the next call."""
+    configure_numba_cache(get_settings().home_dir / "numba")
+    with pooled() as conn:
+        coords = umap_reduce(load_embeddings(conn, ids), 2).coords
+        store_umap(conn, run_id, ids, coords)
+    return coords
+
+
+def _profiles(run: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """The run's stored profiles by cluster id, count dicts re-sorted (jsonb loses key order)."""
+    return {p["cluster_id"]: by_count(p) for p in run["params"]["profiles"]}
+
+
 def _summaries(run: dict[str, Any], top: int | None = None, failing_only: bool = False) -> list[dict[str, Any]]:
     meta = {c["cluster_id"]: c for c in run["metadata"]["clusters"]}
-    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
+    profiles = _profiles(run)
     order = [c["cluster_id"] for c in run["metadata"]["clusters"]]  # metadata is ordered by rank
-    out = [cluster_summary(profiles[c], meta[c]) for c in order if not failing_only or profiles[c]["n_failures"]]
+    shares = run["params"].get("model_shares") or {}
+    out = [
+        cluster_summary(profiles[c], meta[c], shares) for c in order if not failing_only or profiles[c]["n_failures"]
+    ]
     return out[:top] if top else out
 
 
@@ -101,11 +151,8 @@ def cluster_interactions(
         raise ValueError("k must be between 2 and 200, or null for automatic")
     if max_rows is not None and max_rows < 50:
         raise ValueError("max_rows must be at least 50, or null for all rows")
-    with pooled() as conn:
-        run = run_analysis(conn, opts=RunOptions(method=method, k=k, max_rows=max_rows))
-        stored = get_run(conn, run.run_id)
-    assert stored is not None
-    return {**_header(stored), "clusters": _summaries(stored, top=MAX_TOP)}
+    run = _new_run(RunOptions(method=method, k=k, max_rows=max_rows))
+    return {**_header(run), "clusters": _summaries(run, top=MAX_TOP)}
 
 
 @tool
@@ -113,20 +160,19 @@ def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, An
     """Everything known about one cluster of the latest (or given) run: failure mix, models, use cases, tools,
     latency, cost, feedback, resolution, keywords, typical and typical failing prompts, example interaction ids."""
     run = _run(run_id)
-    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
+    profiles = _profiles(run)
     if cluster_id not in profiles:
         raise ValueError(f"cluster {cluster_id} is not in run {run['run_id']}; clusters: {sorted(profiles)}")
     p = profiles[cluster_id]
     meta = next(c for c in run["metadata"]["clusters"] if c["cluster_id"] == cluster_id)
-    with pooled() as conn:
-        recent_failures = cluster_member_ids(conn, run["run_id"], cluster_id, failing_only=True)
+    recent_failures = _member_ids(run["run_id"], cluster_id)
     keep = ("failure_types", "failing_models", "top_models", "top_use_cases", "top_tools", "top_channels",
             "latency_p50_ms", "latency_p95_ms", "cost_mean_usd", "tokens_mean", "feedback_mean",
             "feedback_negative_share", "resolution", "repair_strategies", "business_impact", "first_seen",
             "last_seen", "keywords")  # fmt: skip
     return {
         "run_id": run["run_id"],
-        **cluster_summary(p, meta),
+        **cluster_summary(p, meta, run["params"].get("model_shares")),
         "reason": meta.get("reason"),
         **{k: p.get(k) for k in keep},
         "exemplars": [{k: e[k] for k in ("interaction_id", "failure_type", "text")} for e in p["exemplars"]],
@@ -154,19 +200,6 @@ def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
     }
 
 
-def _umap_coords(run: dict[str, Any], points: list[dict[str, Any]]) -> None:
-    """Fill missing UMAP coordinates of the run (all rows), store them, and update ``points`` in place."""
-    configure_numba_cache(get_settings().home_dir / "numba")
-    with pooled() as conn:
-        everyone = run_points(conn, run["run_id"])
-        ids = [r["interaction_id"] for r in everyone]
-        coords = umap_reduce(load_embeddings(conn, ids), 2).coords
-        store_umap(conn, run["run_id"], ids, coords)
-    where = {iid: xy for iid, xy in zip(ids, coords, strict=True)}
-    for pt in points:
-        pt["x_umap"], pt["y_umap"] = (float(v) for v in where[pt["interaction_id"]])
-
-
 @tool
 def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500) -> dict[str, Any]:
     """2-d map of the latest run's interactions (PCA, or UMAP: ~30 s the first time in a process): a sample of
@@ -175,10 +208,11 @@ def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500
         raise ValueError("method must be 'pca' or 'umap'")
     sample = max(10, min(int(sample), MAX_SAMPLE))
     run = _run()
-    with pooled() as conn:
-        points = run_points(conn, run["run_id"])
+    points = _points(run["run_id"])
     if method == "umap" and any(p["x_umap"] is None for p in points):
-        _umap_coords(run, points)
+        coords = _compute_umap(run["run_id"], [p["interaction_id"] for p in points])
+        for pt, (x, y) in zip(points, coords, strict=True):
+            pt["x_umap"], pt["y_umap"] = float(x), float(y)
     xs = np.array([[p[f"x_{method}"], p[f"y_{method}"]] for p in points], dtype=float)
     labels = np.array([p["cluster_id"] for p in points])
     labels_by_id = {c["cluster_id"]: c["label"] for c in run["metadata"]["clusters"]}
@@ -193,8 +227,9 @@ def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500
         "method": method,
         "n_points": len(points),
         "centres": centres,
-        "points": [[points[i]["interaction_id"], int(labels[i]), round(xs[i, 0], 4), round(xs[i, 1], 4)]
-                   for i in np.sort(pick)],
+        "points": [
+            [points[i]["interaction_id"], int(labels[i]), round(xs[i, 0], 4), round(xs[i, 1], 4)] for i in np.sort(pick)
+        ],
     }
 
 
@@ -203,14 +238,10 @@ def top_failure_clusters(top: int = 5) -> dict[str, Any]:
     """The highest-priority clusters that contain failures (latest run; runs one first if none exists), each with
     its failure mix, the model most of its failures come from, and example failing interaction ids."""
     top = max(1, min(int(top), MAX_TOP))
-    with pooled() as conn:
-        if get_run(conn) is None:
-            run_analysis(conn, opts=RunOptions())
-    run = _run()
+    run = _run() if _has_run() else _new_run(RunOptions())
     clusters = _summaries(run, top=top, failing_only=True)
-    with pooled() as conn:
-        for c in clusters:
-            c["example_failure_ids"] = cluster_member_ids(conn, run["run_id"], c["cluster_id"], failing_only=True)
+    for c in clusters:
+        c["example_failure_ids"] = _member_ids(run["run_id"], c["cluster_id"])
     return {**_header(run), "clusters": clusters}
 
 

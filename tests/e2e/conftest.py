@@ -9,6 +9,7 @@ logs go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -53,6 +54,7 @@ class ChatServer:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    cwd: Path
     env: dict[str, str] = field(default_factory=dict)
 
     def log_tail(self, chars: int = 4000) -> str:
@@ -74,10 +76,22 @@ def _wait_healthy(server: ChatServer, timeout: float = 120.0) -> None:
     raise RuntimeError(f"chainlit did not answer on {server.url} within {timeout:.0f} s:\n{server.log_tail()}")
 
 
+def app_root(name: str) -> Path:
+    """A private working directory for one server: Chainlit keeps uploads in ``<cwd>/.files`` and deletes that
+    directory when it stops, so servers sharing the repository root would break each other's uploads."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix=f"opsgraph-chat-{name}-"))
+    for item in (".chainlit", "public", "chainlit.md"):
+        (root / item).symlink_to(ROOT / item)
+    return root
+
+
 def start_server(name: str, home: Path, extra_env: dict[str, str]) -> ChatServer:
     """Start the chat on a free port (``env -u CI``) and wait until it answers."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
+    cwd = app_root(name)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update({"OPSGRAPH_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"})
@@ -86,9 +100,9 @@ def start_server(name: str, home: Path, extra_env: dict[str, str]) -> ChatServer
     log = ARTIFACTS / f"chainlit-{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "chainlit", "run", "chainlit_app.py", "--headless", "--host", "127.0.0.1",
-             "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = ChatServer(f"http://127.0.0.1:{port}", process, log, extra_env)
+            [sys.executable, "-m", "chainlit", "run", str(ROOT / "chainlit_app.py"), "--headless", "--host",
+             "127.0.0.1", "--port", str(port)], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = ChatServer(f"http://127.0.0.1:{port}", process, log, cwd, extra_env)
     try:
         _wait_healthy(server)
     except Exception:
@@ -106,6 +120,7 @@ def stop_server(server: ChatServer) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=5)
+    shutil.rmtree(server.cwd, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -162,10 +177,8 @@ def new_browser(chromium) -> Iterator[Callable[[], Any]]:  # type: ignore[no-unt
 
     yield make
     for driver in drivers:
-        try:
+        with contextlib.suppress(Exception):  # a crashed browser must not hide the test result
             driver.quit()
-        except Exception:  # a crashed browser must not hide the test result
-            pass
     for profile in profiles:
         shutil.rmtree(profile, ignore_errors=True)
 

@@ -1,0 +1,174 @@
+"""The ``/dashboard`` view: failures over time, latency per model, top clusters and the interaction map.
+
+Figures come from :mod:`analytics` chart specs rendered with plotly. Clusters and map coordinates come from the
+latest persisted analytics run (``tools.analytics_store``: profiles, cluster per interaction, UMAP or PCA
+coordinates) when there is one; otherwise they are computed here from the stored embeddings (K-means with K by
+silhouette, PCA map). The result is cached until the interactions or the analytics runs change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import psycopg
+from psycopg.rows import DictRow
+
+log = logging.getLogger(__name__)
+
+MAP_POINTS = 3000  # points drawn on the map (a random sample keeps the page light)
+HOVER_CHARS = 90
+_cache: dict[str, Any] = {}
+_lock = Lock()
+
+
+@dataclass
+class Dashboard:
+    """What the chat shows: a markdown overview (headline figures, top clusters) and named plotly figures."""
+
+    overview: str
+    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Clusters:
+    """Ranked cluster profiles and, for the map, each interaction's cluster and 2-d position."""
+
+    ranked: list[Any]
+    profiles: list[Any]
+    ids: list[str]
+    labels: np.ndarray
+    coords: np.ndarray | None
+    source: str
+
+
+def _persisted(conn: psycopg.Connection[DictRow]) -> Clusters | None:
+    """The latest analytics run, or None when there is none (or the store is not available)."""
+    try:
+        from tools.analytics_store import get_run, profile_from_json, run_points
+    except ImportError:
+        return None
+    from analytics.ranking import rank_clusters
+
+    try:
+        run = get_run(conn)
+    except psycopg.errors.UndefinedTable:
+        return None
+    profiles = [profile_from_json(p) for p in ((run or {}).get("params") or {}).get("profiles", [])]
+    if run is None or not profiles:
+        return None
+    points = run_points(conn, run["run_id"], sample=MAP_POINTS)
+    kind = "umap" if points and all(p["x_umap"] is not None for p in points) else "pca"
+    coords = np.array([[p[f"x_{kind}"], p[f"y_{kind}"]] for p in points], dtype=np.float32).reshape(-1, 2)
+    when = str(run.get("created_at", ""))[:16]
+    return Clusters(rank_clusters(profiles, top=10), profiles, [p["interaction_id"] for p in points],
+                    np.array([p["cluster_id"] for p in points], dtype=np.int64), coords if len(points) else None,
+                    f"analytics run {run['run_id']} of {when}, {run['method']}, {kind.upper()} map")
+
+
+def _computed(conn: psycopg.Connection[DictRow], df: pd.DataFrame) -> Clusters:
+    """Clusters computed now from the stored embeddings (raises LookupError without embeddings)."""
+    from analytics.clustering import kmeans_auto
+    from analytics.projection import pca_reduce
+    from analytics.ranking import rank_clusters
+    from analytics.semantics import describe_clusters
+    from tools.data import load_embeddings
+
+    ids = df["interaction_id"].astype(str).tolist()
+    X = load_embeddings(conn, ids)
+    result = kmeans_auto(X, k_range=(6, 16), sample=2000, seed=0)
+    profiles = describe_clusters(df, X, result.labels, n_exemplars=1)
+    coords = pca_reduce(X, n_components=2, sample=5000, seed=0).coords
+    return Clusters(rank_clusters(profiles, top=10), profiles, ids, result.labels, coords,
+                    f"computed now: k-means, k={result.k}, PCA map; an analytics run would be reused")
+
+
+def _overview(df: pd.DataFrame, overall: dict[str, Any], clusters: Clusters | None) -> str:
+    rate = overall.get("failure_rate")
+    lines = [
+        "### Dashboard",
+        f"{len(df):,} interactions"
+        + (f", failure rate {rate:.1%}" if isinstance(rate, float) else "")
+        + (f", p95 latency {overall['latency_p95_ms']:,.0f} ms" if overall.get("latency_p95_ms") else "")
+        + (f", {overall['start']} to {overall.get('end', '')}" if overall.get("start") else "")
+        + ".",
+    ]
+    if clusters and clusters.ranked:
+        by_id = {p.cluster_id: p for p in clusters.profiles}
+        lines += ["", f"**Top clusters** ({clusters.source})", "",
+                  "| rank | topic | size | failure rate | dominant failure | p95 latency |",
+                  "|---|---|---|---|---|---|"]
+        for r in clusters.ranked[:8]:
+            p = by_id[r.cluster_id]
+            topic = str(r.label).split(" | ")[0].replace("|", "/")
+            p95 = f"{p.latency_p95_ms:,.0f} ms" if p.latency_p95_ms else "-"
+            lines.append(f"| {r.rank} | c{r.cluster_id}: {topic} | {p.size:,} | {p.failure_rate:.1%} | "
+                         f"{p.dominant_failure_type or '-'} | {p95} |")
+    return "\n".join(lines)
+
+
+def _map(df: pd.DataFrame, clusters: Clusters) -> go.Figure | None:
+    from analytics.charts import map_chart, to_plotly
+
+    if clusters.coords is None or not len(clusters.ids):
+        return None
+    names = {p.cluster_id: f"c{p.cluster_id}: {str(p.label).split(' | ')[0]}"[:40] for p in clusters.profiles}
+    prompts = df.set_index("interaction_id")["prompt_text"].reindex(clusters.ids).fillna("").astype(str)
+    spec = map_chart(clusters.coords, [names.get(int(c), f"c{c}") for c in clusters.labels], "cluster",
+                     prompts.str.slice(0, HOVER_CHARS).tolist(), max_points=MAP_POINTS,
+                     title="Interaction map by cluster")
+    return to_plotly(spec)
+
+
+def _compute() -> Dashboard:
+    from analytics.charts import failures_over_time_chart, latency_chart, priority_chart, to_plotly
+    from analytics.timeseries import compute_trends
+    from tools.data import load_interactions, pooled
+
+    notes: list[str] = []
+    with pooled() as conn:
+        df = load_interactions(conn)
+        if df.empty:
+            return Dashboard("### Dashboard\nNo telemetry yet: drop the telemetry CSV files into the chat to ingest "
+                             "them, or run `opsgraph data ingest DIR`.")
+        trends = compute_trends(df)
+        clusters = _persisted(conn)
+        if clusters is None:
+            try:
+                clusters = _computed(conn, df)
+            except LookupError as exc:  # no embeddings stored
+                notes.append(f"Clusters and map unavailable: {exc}")
+    figures = [("Failures over time", to_plotly(failures_over_time_chart(trends.failures_daily))),
+               ("Latency per model", to_plotly(latency_chart(df)))]
+    if clusters is not None and clusters.ranked:
+        figures.append(("Top clusters", to_plotly(priority_chart(clusters.ranked, clusters.profiles, top=10))))
+        if (fig := _map(df, clusters)) is not None:
+            figures.append(("Interaction map", fig))
+    return Dashboard(_overview(df, trends.overall, clusters), figures, notes)
+
+
+def _data_key() -> str:
+    from tools.data import pooled
+
+    with pooled() as conn:
+        row = conn.execute("SELECT count(*) AS n, max(timestamp_utc) AS last FROM interactions").fetchone()
+        try:
+            run = conn.execute("SELECT max(created_at) AS at FROM analytics_runs").fetchone()
+        except psycopg.errors.UndefinedTable:
+            run = None
+    return f"{row['n'] if row else 0}:{row['last'] if row else ''}:{run['at'] if run else ''}"
+
+
+def build_dashboard() -> Dashboard:
+    """The dashboard for the current data (blocking: call it from a worker thread); cached per data version."""
+    key = _data_key()
+    with _lock:
+        if _cache.get("key") != key:
+            _cache.update(key=key, value=_compute())
+        return _cache["value"]  # type: ignore[no-any-return]
