@@ -148,33 +148,31 @@ def _latency(frame: pd.DataFrame, dim: str, key: str, s: DetectorSettings) -> tu
 
 
 def _rates(
-    frame: pd.DataFrame, dim: str, key: str, ftype: str, s: DetectorSettings
+    days: pd.DatetimeIndex, n_day: np.ndarray, k_day: np.ndarray, dim: str, key: str, ftype: str, s: DetectorSettings
 ) -> tuple[list[Incident], int]:
-    hits = (frame["type"] == ftype).groupby(frame["day"])
-    stats = pd.DataFrame({"n": hits.size(), "k": hits.sum()})
-    stats = stats[stats["n"] >= s.min_rows_per_day]
-    if len(stats) < 7 or stats["k"].sum() < s.min_events:
-        return [], len(stats)
-    rate = stats["k"] / stats["n"]
-    mad = MAD_SCALE * float((rate - rate.median()).abs().median())
-    flagged = pd.Series(False, index=stats.index)
+    """Failure-rate windows of one failure type from its daily counts (``n_day`` rows, ``k_day`` failures)."""
+    keep = n_day >= s.min_rows_per_day
+    days, n, k = days[keep], n_day[keep].astype(float), k_day[keep].astype(float)
+    if len(n) < 7 or k.sum() < s.min_events:
+        return [], len(n)
+    rate = k / n
+    mad = MAD_SCALE * float(np.median(np.abs(rate - np.median(rate))))
+    flagged = np.zeros(len(n), dtype=bool)
     for _ in range(2):  # second pass: baseline without the days flagged in the first
-        base = stats[~flagged]
-        p0 = max(float(base["k"].sum() / max(base["n"].sum(), 1)), 0.5 / float(stats["n"].sum()))
-        scale = np.maximum(mad, np.sqrt(p0 * (1 - p0) / stats["n"]))
-        zs = (rate - p0) / scale
-        flagged = (zs >= s.z_threshold) & (stats["k"] > 0)
+        p0 = max(float(k[~flagged].sum() / max(n[~flagged].sum(), 1)), 0.5 / float(n.sum()))
+        zs = (rate - p0) / np.maximum(mad, np.sqrt(p0 * (1 - p0) / n))
+        flagged = (zs >= s.z_threshold) & (k > 0)
     incidents = []
-    for start, end in _windows(list(stats.index[flagged]), s.max_gap_days):
-        inside = (stats.index >= start) & (stats.index <= end)
-        k, n = int(stats.loc[inside, "k"].sum()), int(stats.loc[inside, "n"].sum())
-        value = k / n
-        if k < s.min_events or value < s.min_ratio * p0:
+    for start, end in _windows(list(days[flagged]), s.max_gap_days):
+        inside = (days >= start) & (days <= end)
+        events, rows = int(k[inside].sum()), int(n[inside].sum())
+        value = events / rows
+        if events < s.min_events or value < s.min_ratio * p0:
             continue
         peak = float(zs[inside].max())
         text = (
             f"{key}: {ftype} rate {value:.0%} vs baseline {p0:.1%} (robust z {peak:.1f}) from {start.date()} "
-            f"to {end.date()}, {k} of {n} requests"
+            f"to {end.date()}, {events} of {rows} requests"
         )
         incidents.append(
             Incident(
@@ -186,15 +184,45 @@ def _rates(
                 end=end.date().isoformat(),
                 days=(end - start).days + 1,
                 magnitude=round(peak, 2),
-                n=n,
-                n_events=k,
+                n=rows,
+                n_events=events,
                 value=round(value, 4),
                 baseline=round(p0, 4),
-                p_value=poisson_tail(k, p0 * n),
+                p_value=poisson_tail(events, p0 * rows),
                 description=text,
             )
         )
-    return incidents, len(stats)
+    return incidents, len(n)
+
+
+def _rate_tests(part: pd.DataFrame, kinds: list[str], dim: str, key: str, s: DetectorSettings,
+                run: bool) -> tuple[list[Incident], int]:
+    """Failure-rate incidents of every failure type in ``part`` (daily counts by bincount); with
+    ``run=False`` only the number of day-level tests they would make (for the Bonferroni cutoff)."""
+    day_code, day_values = pd.factorize(part["day"], sort=True)
+    n_day = np.bincount(day_code, minlength=len(day_values))
+    if not run:
+        return [], len(kinds) * int((n_day >= s.min_rows_per_day).sum())
+    days = pd.DatetimeIndex(day_values)
+    types = part["type"].to_numpy()
+    found: list[Incident] = []
+    tests = 0
+    for ftype in kinds:
+        k_day = np.bincount(day_code[types == ftype], minlength=len(day_values))
+        incidents, n_tests = _rates(days, n_day, k_day, dim, key, ftype, s)
+        found += incidents
+        tests += n_tests
+    return found, tests
+
+
+def _latency_tests(
+    part: pd.DataFrame, dim: str, key: str, s: DetectorSettings, run: bool
+) -> tuple[list[Incident], int]:
+    """Latency-p95 incidents of ``part``; with ``run=False`` only the number of day-level tests."""
+    if run:
+        return _latency(part, dim, key, s)
+    days = int((part.groupby("day").size() >= s.min_rows_per_day).sum())
+    return [], days if days >= 7 else 0
 
 
 def detect_incidents(
@@ -202,9 +230,12 @@ def detect_incidents(
     dimension: str = "model_name",
     include_overall: bool = True,
     settings: DetectorSettings | None = None,
+    kind: str | None = None,
 ) -> list[Incident]:
     """Latency-p95 and failure-rate incidents per value of ``dimension`` (and fleet-wide ``all``), strongest
-    first. Returns ``[]`` when the frame lacks timestamps; latency checks need ``latency_ms``."""
+    first. Returns ``[]`` when the frame lacks timestamps; latency checks need ``latency_ms``. ``kind``
+    (``latency_p95`` or ``failure_rate``) computes only that kind; the Bonferroni cutoff still counts the
+    tests of both, so the incidents found are the same as without it."""
     s = settings or DetectorSettings()
     if not C.has(df, "timestamp") or df.empty:
         return []
@@ -223,9 +254,10 @@ def detect_incidents(
     found: list[Incident] = []
     tests = 0
     for dim, key, part in groups:
-        results = [_rates(part, dim, key, ftype, s) for ftype in kinds]
+        results = [_rate_tests(part, kinds, dim, key, s, run=kind in (None, "failure_rate"))]
         if latency is not None:
-            results.append(_latency(part.dropna(subset=["latency"]), dim, key, s))
+            results.append(_latency_tests(part.dropna(subset=["latency"]), dim, key, s,
+                                          run=kind in (None, "latency_p95")))
         for incidents, n_tests in results:
             found += incidents
             tests += n_tests

@@ -33,36 +33,42 @@ def scan_incidents(df: pd.DataFrame, dimension: str, min_days: int = 3, max_days
     if not C.has(df, "timestamp") or df.empty or dimension not in df:
         return []
     frame = pd.DataFrame({"day": daily(df), "key": df[dimension].astype(str), "type": C.failure_types(df)})
+    frame = frame[frame["day"].notna()]
+    if frame.empty:
+        return []
     days = pd.date_range(frame["day"].min(), frame["day"].max(), freq="D")
     kinds = sorted(t for t in frame["type"].unique() if t != C.NO_FAILURE)
+    # every window (start, length), ordered by length then start: the first maximum wins, as in a scan by length
+    lengths = np.arange(min_days, min(max_days, len(days) - 1) + 1)
+    starts = np.concatenate([np.arange(len(days) - n + 1) for n in lengths]) if len(lengths) else np.zeros(0, int)
+    ends = starts + np.repeat(lengths, len(days) - lengths + 1) if len(lengths) else starts
+    day_idx = np.asarray((frame["day"] - days[0]).dt.days, dtype=np.int64)
+    key_code, key_values = pd.factorize(frame["key"], sort=True)
+    cell = key_code * len(days) + day_idx
+    size = len(key_values) * len(days)
+    n_all = np.bincount(cell, minlength=size).reshape(len(key_values), len(days)).astype(float)
+    types = frame["type"].to_numpy()
     candidates: list[tuple[float, str, str, int, int, int, int, float]] = []
     tests = 0
-    for key, part in frame.groupby("key"):
-        n = part.groupby("day").size().reindex(days, fill_value=0).to_numpy(float)
-        cn = np.concatenate([[0.0], np.cumsum(n)])
+    k_all = {t: np.bincount(cell[types == t], minlength=size).reshape(n_all.shape).astype(float) for t in kinds}
+    for row, key in enumerate(key_values):
         for ftype in kinds:
-            k = (part["type"] == ftype).groupby(part["day"]).sum().reindex(days, fill_value=0).to_numpy(float)
+            n, k = n_all[row], k_all[ftype][row]
             if k.sum() < min_events:
                 continue
-            ck = np.concatenate([[0.0], np.cumsum(k)])
-            best: tuple[float, int, int] | None = None
-            for length in range(min_days, min(max_days, len(days) - 1) + 1):
-                starts = np.arange(0, len(days) - length + 1)
-                n_in, k_in = cn[starts + length] - cn[starts], ck[starts + length] - ck[starts]
-                n_out, k_out = cn[-1] - n_in, ck[-1] - k_in
-                tests += len(starts)
-                ok = (k_in >= min_events) & (k_in / np.maximum(n_in, 1) >= min_ratio * k_out / np.maximum(n_out, 1))
-                if not ok.any():
-                    continue
-                llr = np.where(ok, _llr(k_in, n_in, k_out, n_out), -np.inf)
-                i = int(np.argmax(llr))
-                if best is None or llr[i] > best[0]:
-                    best = (float(llr[i]), int(starts[i]), int(starts[i] + length - 1))
-            if best is not None:
-                a, b = best[1], best[2]
-                events, requests = float(ck[b + 1] - ck[a]), float(cn[b + 1] - cn[a])
-                p_out = (ck[-1] - events) / max(cn[-1] - requests, 1)
-                candidates.append((best[0], str(key), ftype, a, b, int(events), int(requests), float(p_out)))
+            cn, ck = np.concatenate([[0.0], np.cumsum(n)]), np.concatenate([[0.0], np.cumsum(k)])
+            tests += len(starts)
+            n_in, k_in = cn[ends] - cn[starts], ck[ends] - ck[starts]
+            n_out, k_out = cn[-1] - n_in, ck[-1] - k_in
+            ok = (k_in >= min_events) & (k_in / np.maximum(n_in, 1) >= min_ratio * k_out / np.maximum(n_out, 1))
+            if not ok.any():
+                continue
+            llr = np.where(ok, _llr(k_in, n_in, k_out, n_out), -np.inf)
+            i = int(np.argmax(llr))
+            a, b = int(starts[i]), int(ends[i] - 1)
+            events, requests = float(ck[b + 1] - ck[a]), float(cn[b + 1] - cn[a])
+            p_out = (ck[-1] - events) / max(cn[-1] - requests, 1)
+            candidates.append((float(llr[i]), str(key), ftype, a, b, int(events), int(requests), float(p_out)))
     found = []
     for stat, key, ftype, a, b, k_in, n_in, p_out in candidates:
         p_value = float(chi2.sf(2 * stat, 1))

@@ -79,6 +79,19 @@ def evidence_summary(messages: Sequence[BaseMessage], limit: int = 6) -> str:
     return "\n".join(lines)
 
 
+_SCHEMAS: dict[int, tuple[BaseTool, dict[str, Any]]] = {}
+
+
+def _tool_schema(tool: dict[str, Any] | type | Callable[..., Any] | BaseTool) -> dict[str, Any]:
+    """The OpenAI tool schema of ``tool``; a ``BaseTool``'s is computed once (agents bind the same tools every turn)."""
+    if not isinstance(tool, BaseTool):
+        return convert_to_openai_tool(tool)
+    cached = _SCHEMAS.get(id(tool))
+    if cached is None or cached[0] is not tool:
+        cached = _SCHEMAS[id(tool)] = (tool, convert_to_openai_tool(tool))
+    return cached[1]
+
+
 class OfflineChatModel(BaseChatModel):
     """Deterministic offline reasoner; ``agent`` selects the registered planner and text handler."""
 
@@ -100,7 +113,7 @@ class OfflineChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[Any, AIMessage]:
         """Bind tools (any langchain tool form); ``tool_choice`` "any" or a name forces a call."""
-        formatted = [convert_to_openai_tool(t) for t in tools]
+        formatted = [_tool_schema(t) for t in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
     def _generate(

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,6 +21,7 @@ from core.offline_llm import OfflineChatModel
 from core.settings import Settings, get_settings
 
 MINILM_DIM = 384
+_QUERY_LOCK = threading.Lock()
 
 
 class ProviderError(RuntimeError):
@@ -129,9 +132,34 @@ def get_embeddings(settings: Settings | None = None) -> Embeddings:
     return _cached_minilm(settings.embed_batch_size)
 
 
+_QUERY_CACHE: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+QUERY_CACHE_SIZE = 512
+
+
 def embed_texts(texts: list[str], embeddings: Embeddings | None = None) -> np.ndarray:
-    """Embed ``texts`` into a float32 matrix; a failure raises, never returns zero vectors."""
+    """Embed ``texts`` into a float32 matrix; a failure raises, never returns zero vectors.
+
+    A single text (a query) is remembered per embedder, so a turn that routes a question and then searches
+    with it embeds it once.
+    """
     emb = embeddings or get_embeddings()
+    if len(texts) == 1:
+        key = (id(emb), texts[0])
+        with _QUERY_LOCK:
+            hit = _QUERY_CACHE.get(key)
+            if hit is not None:
+                _QUERY_CACHE.move_to_end(key)
+                return hit.copy()
+        out = _embed(texts, emb)
+        with _QUERY_LOCK:
+            _QUERY_CACHE[key] = out.copy()
+            while len(_QUERY_CACHE) > QUERY_CACHE_SIZE:
+                _QUERY_CACHE.popitem(last=False)
+        return out
+    return _embed(texts, emb)
+
+
+def _embed(texts: list[str], emb: Embeddings) -> np.ndarray:
     if isinstance(emb, MiniLMEmbeddings):
         out = emb.encode(texts)
     else:

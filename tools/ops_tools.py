@@ -93,8 +93,8 @@ def _compute_incidents(df: pd.DataFrame, kind: str, overall: bool, failure_type:
     unique: list[dict[str, Any]] = []
     for i, dim in enumerate(DIMENSIONS):  # broader dimensions first: a slice of a known window adds nothing
         frame = _by_dimension(df, dim)
-        found = [x.to_dict() for x in detect_incidents(frame, dimension=dim, include_overall=overall and i == 0)
-                 if x.kind == kind]
+        found = [x.to_dict() for x in detect_incidents(frame, dimension=dim, include_overall=overall and i == 0,
+                                                      kind=kind)]
         if kind == "failure_rate":  # sustained shifts in sparse series (one tool) that daily z-scores miss
             found += [x.to_dict() for x in scan_incidents(frame, dim)]
         if failure_type:

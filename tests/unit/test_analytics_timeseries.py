@@ -109,3 +109,10 @@ def test_significance_filter_and_settings(planted: PlantedDataset) -> None:
     small.loc[rows, ["failure_type", "is_failure"]] = ["tool_error", True]
     small_hits = [i for i in detect_incidents(small) if i.key == "gpt-4.1"]
     assert [(i.failure_type, i.start, i.n_events) for i in small_hits] == [("tool_error", "2025-04-02", 12)]
+
+
+def test_one_kind_finds_the_same_incidents_as_both(planted: PlantedDataset) -> None:
+    both = detect_incidents(planted.df)
+    for kind in ("latency_p95", "failure_rate"):
+        only = detect_incidents(planted.df, kind=kind)
+        assert only and only == [i for i in both if i.kind == kind]  # same Bonferroni cutoff, same order

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from core.offline_llm import OfflineChatModel
-from core.providers import ProviderError, embedder_spec, get_chat_model, llm_provider
+from core.providers import ProviderError, embed_texts, embedder_spec, get_chat_model, llm_provider
 from core.settings import Settings
 
 
@@ -43,3 +45,29 @@ def test_home_paths(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type:
     monkeypatch.setenv("OPSGRAPH_HOME", str(tmp_path))
     s = Settings()
     assert s.pg_dir == tmp_path / "pg" and s.mlflow_dir == tmp_path / "mlflow"
+
+
+class _CountingEmbeddings(Embeddings):
+    """A deterministic embedder that counts how many texts it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return [[float(len(t)), 1.0, float(sum(map(ord, t)) % 7)] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def test_a_query_is_embedded_once_and_cached_vectors_cannot_be_corrupted() -> None:
+    emb = _CountingEmbeddings()
+    first = embed_texts(["why do requests time out?"], emb)
+    first[0, 0] = 999.0  # a caller mutating its result must not change what the cache returns
+    again = embed_texts(["why do requests time out?"], emb)
+    other = embed_texts(["which model costs the most?"], emb)
+    batch = embed_texts(["a", "b"], emb)
+    assert emb.texts == ["why do requests time out?", "which model costs the most?", "a", "b"]
+    assert again[0, 0] != 999.0 and abs(float(np.linalg.norm(again[0])) - 1.0) < 1e-6
+    assert not np.allclose(again, other) and batch.shape == (2, 3)
