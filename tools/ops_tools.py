@@ -99,7 +99,8 @@ def _compute_incidents(df: pd.DataFrame, kind: str, overall: bool, failure_type:
             found += [x.to_dict() for x in scan_incidents(frame, dim)]
         if failure_type:
             found = [x for x in found if x["failure_type"] in (failure_type, None)]
-        for x in sorted(found, key=lambda x: -x["magnitude"]):
+        # a keyed series before the fleet's: "llama-3.1-70b from 03-18" explains what "all from 03-18" only shows
+        for x in sorted(found, key=lambda x: (x["dimension"] == "all", -x["magnitude"])):
             if not any(u["failure_type"] == x["failure_type"] and u["start"] <= x["end"] and x["start"] <= u["end"]
                        for u in unique):
                 unique.append(x)
