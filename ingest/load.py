@@ -1,4 +1,5 @@
-"""Loading validated frames into Postgres: COPY into a staging table, then one upsert per table.
+"""Loading validated frames into Postgres: COPY into a staging table, then one upsert per table (COPY straight
+into a table that is empty when the load starts).
 
 Each table loads in its own transaction, so a crash leaves a table either as it was or fully loaded. Upserts are
 by primary key and only touch rows whose values changed, so re-ingesting the same files changes nothing.
@@ -52,6 +53,26 @@ def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: 
             copy.write(buf.getvalue())
 
 
+def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
+    """Drop ``table``'s secondary indexes and foreign keys (inside the load's transaction); returns the DDL that
+    recreates them. A bulk load into an empty table then skips per-row index upkeep and foreign-key triggers."""
+    indexes = conn.execute(
+        "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS ddl FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
+        "AND NOT x.indisunique", (table,)).fetchall()
+    fks = conn.execute(
+        "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'", (table,)).fetchall()
+    target = sql.Identifier(table)
+    for fk in fks:
+        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(fk["name"])))
+    for ix in indexes:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix["name"])))
+    return [ix["ddl"] for ix in indexes] + [
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(target, sql.Identifier(fk["name"])).as_string(conn)
+        + fk["ddl"] for fk in fks]
+
+
 class TableLoader:
     """Stream validated chunks of one table into a staging table, then upsert them all in one transaction.
 
@@ -65,27 +86,38 @@ class TableLoader:
         self.counts = UpsertCounts()
         self._tx: Any = None
         self._direct = False
+        self._deferred: list[str] = []
         self._stage = sql.Identifier(f"stage_{spec.name}")
 
     def __enter__(self) -> TableLoader:
         self._tx = self.conn.transaction()
         self._tx.__enter__()
-        self.conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                self._stage, sql.Identifier(self.spec.name)
+        target = sql.Identifier(self.spec.name)
+        # an empty table (the first load) takes the rows straight from COPY: no staging copy, no upsert. The lock
+        # keeps it empty until we commit; the validator has already dropped duplicate keys within the file.
+        self.conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target))
+        empty = self.conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target)).fetchone()
+        self._direct = bool(empty and empty["empty"])
+        if self._direct:
+            self._deferred = _drop_secondary(self.conn, self.spec.name)
+        else:
+            self.conn.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(self._stage, target)
             )
-        )
         return self
 
     def add(self, df: pd.DataFrame) -> None:
-        """COPY one chunk of good rows (the table's columns) into the staging table."""
+        """COPY one chunk of good rows (the table's columns) into the staging table (or the empty target)."""
         if not df.empty:
-            _copy_frame(self.conn, self._stage, self.spec.column_names, df)
+            dest = sql.Identifier(self.spec.name) if self._direct else self._stage
+            _copy_frame(self.conn, dest, self.spec.column_names, df)
             self.rows += len(df)
 
     def finish(self) -> UpsertCounts:
         """Upsert the staged rows into the table (only rows whose values changed are written)."""
         if self._direct:
+            for ddl in self._deferred:  # indexes built and foreign keys validated once, in bulk
+                self.conn.execute(ddl)  # type: ignore[arg-type]
             self.counts = UpsertCounts(inserted=self.rows)
             return self.counts
         cols = self.spec.column_names
