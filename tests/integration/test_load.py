@@ -1,0 +1,57 @@
+"""The table loader on the real Postgres: a first load into an empty table goes straight in and keeps every index
+and foreign key; a crash in the middle leaves the table as it was, constraints included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.bootstrap import open_database
+from ingest.generator import generate
+from ingest.load import TableLoader
+from ingest.schema import TABLES
+from ingest.validate import validate_table
+
+pytestmark = pytest.mark.integration
+
+
+def _constraints(conn, table: str) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+    idx = {r["indexname"] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,))}
+    fks = {r["conname"] for r in conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'", (table,))}
+    return idx, fks
+
+
+def _frame(directory: Path, name: str) -> pd.DataFrame:
+    return validate_table(name, directory / TABLES[name].file_name).data
+
+
+def test_direct_load_keeps_constraints_and_a_crash_changes_nothing(fresh_database: str, tmp_path: Path) -> None:
+    generate(300, 3, tmp_path)
+    db = open_database()
+    conn = db.conn
+    before = _constraints(conn, "interactions")
+    assert len(before[0]) >= 5 and len(before[1]) == 3
+    for name in ("users", "sessions", "prompts"):
+        with TableLoader(conn, TABLES[name]) as loader:
+            loader.add(_frame(tmp_path, name))
+            loader.finish()
+    rows = _frame(tmp_path, "interactions")
+    with pytest.raises(RuntimeError, match="crash"), TableLoader(conn, TABLES["interactions"]) as loader:
+        loader.add(rows)
+        raise RuntimeError("crash in the middle of the load")
+    assert conn.execute("SELECT count(*) AS n FROM interactions").fetchone()["n"] == 0
+    assert _constraints(conn, "interactions") == before
+    with TableLoader(conn, TABLES["interactions"]) as loader:
+        loader.add(rows)
+        counts = loader.finish()
+    assert counts.inserted == len(rows) == conn.execute("SELECT count(*) AS n FROM interactions").fetchone()["n"]
+    assert _constraints(conn, "interactions") == before
+    # the rebuilt foreign key is enforced: a child row with an unknown session is refused
+    bad = rows.head(1).assign(interaction_id="INT999999", session_id="S_missing")
+    with pytest.raises(Exception, match="foreign key"), TableLoader(conn, TABLES["interactions"]) as loader:
+        loader.add(bad)
+        loader.finish()
+    db.conn.close()
