@@ -55,7 +55,8 @@ def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: 
 
 def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
     """Drop ``table``'s secondary indexes and foreign keys (inside the load's transaction); returns the DDL that
-    recreates them. A bulk load into an empty table then skips per-row index upkeep and foreign-key triggers."""
+    recreates them. A bulk load into an empty table then skips per-row index upkeep and foreign-key triggers;
+    readers of that table wait until the first load commits."""
     indexes = conn.execute(
         "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS ddl FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
