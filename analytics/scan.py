@@ -40,8 +40,8 @@ def scan_incidents(df: pd.DataFrame, dimension: str, min_days: int = 3, max_days
     kinds = sorted(t for t in frame["type"].unique() if t != C.NO_FAILURE)
     # every window (start, length), ordered by length then start: the first maximum wins, as in a scan by length
     lengths = np.arange(min_days, min(max_days, len(days) - 1) + 1)
-    starts = np.concatenate([np.arange(len(days) - n + 1) for n in lengths]) if len(lengths) else np.zeros(0, int)
-    ends = starts + np.repeat(lengths, len(days) - lengths + 1) if len(lengths) else starts
+    starts = np.concatenate([np.arange(len(days) - n + 1) for n in lengths] or [np.zeros(0, dtype=int)])
+    ends = starts + np.repeat(lengths, len(days) - lengths + 1)  # exclusive
     day_idx = np.asarray((frame["day"] - days[0]).dt.days, dtype=np.int64)
     key_code, key_values = pd.factorize(frame["key"], sort=True)
     cell = key_code * len(days) + day_idx

@@ -132,7 +132,7 @@ def get_embeddings(settings: Settings | None = None) -> Embeddings:
     return _cached_minilm(settings.embed_batch_size)
 
 
-_QUERY_CACHE: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+_QUERY_CACHE: OrderedDict[tuple[int, str], tuple[Embeddings, np.ndarray]] = OrderedDict()
 QUERY_CACHE_SIZE = 512
 
 
@@ -147,12 +147,12 @@ def embed_texts(texts: list[str], embeddings: Embeddings | None = None) -> np.nd
         key = (id(emb), texts[0])
         with _QUERY_LOCK:
             hit = _QUERY_CACHE.get(key)
-            if hit is not None:
+            if hit is not None and hit[0] is emb:  # the embedder is held, so its id cannot be reused
                 _QUERY_CACHE.move_to_end(key)
-                return hit.copy()
+                return hit[1].copy()
         out = _embed(texts, emb)
         with _QUERY_LOCK:
-            _QUERY_CACHE[key] = out.copy()
+            _QUERY_CACHE[key] = (emb, out.copy())
             while len(_QUERY_CACHE) > QUERY_CACHE_SIZE:
                 _QUERY_CACHE.popitem(last=False)
         return out
