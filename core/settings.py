@@ -6,6 +6,7 @@ Values come from the environment (prefix ``OPSGRAPH_``) with a few well-known na
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -41,7 +42,9 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "OPSGRAPH_MLFLOW_TRACKING_URI")
     )
-    embed_batch_size: int = Field(default=256, description="Texts per embedding batch.")
+    embed_batch_size: int = Field(default=256, description="Texts per embedding batch (progress and writes).")
+    model_cache: Path | None = Field(default=None, description="Where the one-time ONNX export of the embedder is "
+                                     "kept (default: $XDG_CACHE_HOME/opsgraph or ~/.cache/opsgraph).")
     hnsw_ef_search: int = Field(default=100, description="pgvector hnsw.ef_search for similarity queries.")
     pool_max_size: int = Field(default=10, description="Max connections in the psycopg pool.")
 
@@ -64,6 +67,13 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Where ETL outputs, charts and reports are written."""
         return self.home_dir / "artifacts"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """The model cache (shared by every data directory on this machine)."""
+        if self.model_cache is not None:
+            return self.model_cache.expanduser().resolve()
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "opsgraph"
 
     def has_google_key(self) -> bool:
         """True when a Gemini API key is configured."""

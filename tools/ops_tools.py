@@ -6,6 +6,8 @@ interaction ids read back from the database, so an agent can cite rows that real
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from datetime import datetime
 from threading import Lock
 from typing import Any
@@ -33,6 +35,26 @@ def _frame() -> pd.DataFrame:
                 _cache.clear()
                 _cache.update(key=key, frame=load_interactions(conn))
             return _cache["frame"]  # type: ignore[no-any-return]
+
+
+RESULT_CACHE_SIZE = 256
+
+
+def _memo(name: str, args: tuple[Any, ...], compute: Callable[[pd.DataFrame], dict[str, Any]]) -> dict[str, Any]:
+    """``compute(frame)`` for one tool call, remembered per data version and arguments (the frame-based tools are
+    pure functions of the table and their arguments); callers get their own copy."""
+    frame = _frame()
+    key = (_cache.get("key"), name, args)
+    with _cache_lock:
+        results = _cache.setdefault("results", {})
+        hit = results.get(key)
+    if hit is None:
+        hit = compute(frame)
+        with _cache_lock:
+            results[key] = hit
+            while len(results) > RESULT_CACHE_SIZE:
+                results.pop(next(iter(results)))
+    return copy.deepcopy(hit)
 
 
 def _window(df: pd.DataFrame, model_name: str | None, use_case: str | None, start: str | None,
@@ -113,29 +135,38 @@ def failure_trends(model_name: str | None = None, use_case: str | None = None, s
                    end: str | None = None, failure_type: str | None = None) -> dict[str, Any]:
     """Failure rate and mix (overall and by type) and detected failure-rate incidents (by model, use case and
     tool) with example ids. Dates are YYYY-MM-DD (end inclusive); ``failure_type`` narrows the incidents."""
-    df = _window(_frame(), model_name, use_case, start, end)
-    by_type = df.loc[df["failure_type"] != "none", "failure_type"].value_counts()
-    by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
-    return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
-            "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
-            "incidents": _incidents(df, "failure_rate", (model_name, use_case, start, end), failure_type)}
+    def compute(frame: pd.DataFrame) -> dict[str, Any]:
+        df = _window(frame, model_name, use_case, start, end)
+        by_type = df.loc[df["failure_type"] != "none", "failure_type"].value_counts()
+        by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
+        return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
+                "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
+                "incidents": _incidents(df, "failure_rate", (model_name, use_case, start, end), failure_type)}
+
+    return _memo("failure_trends", (model_name, use_case, start, end, failure_type), compute)
 
 
 @tool
 def latency_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
                    end: str | None = None) -> dict[str, Any]:
     """Latency per model (p50/p95/mean/count) and detected latency-p95 incidents with the slowest example ids."""
-    df = _window(_frame(), model_name, use_case, start, end)
-    return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
-            "incidents": _incidents(df, "latency_p95", (model_name, use_case, start, end))}
+    def compute(frame: pd.DataFrame) -> dict[str, Any]:
+        df = _window(frame, model_name, use_case, start, end)
+        return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
+                "incidents": _incidents(df, "latency_p95", (model_name, use_case, start, end))}
+
+    return _memo("latency_report", (model_name, use_case, start, end), compute)
 
 
 @tool
 def cost_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
                 end: str | None = None) -> dict[str, Any]:
     """Spend per model: total and mean cost, cost per 1k tokens, token volume."""
-    df = _window(_frame(), model_name, use_case, start, end)
-    return {"rows": len(df), "by_model": records(cost_by_model(df))}
+    def compute(frame: pd.DataFrame) -> dict[str, Any]:
+        df = _window(frame, model_name, use_case, start, end)
+        return {"rows": len(df), "by_model": records(cost_by_model(df))}
+
+    return _memo("cost_report", (model_name, use_case, start, end), compute)
 
 
 def _filters(model_name: str | None, failure_type: str | None, use_case: str | None, start: str | None,
