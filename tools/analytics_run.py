@@ -258,7 +258,7 @@ def analyse(
     um: Projection | None = None
     if opts.umap:
         clock.start("project (UMAP)")
-        configure_numba_cache(get_settings().home_dir / "numba")
+        configure_numba_cache(get_settings().model_cache_dir / "numba")
         um = umap_reduce(X, 2, seed=opts.seed)
         clock.lap("umap")
     paths, narrative_source = _outputs(df, result, profiles, ranked, pca, um, opts, out, clock)

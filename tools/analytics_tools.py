@@ -104,7 +104,7 @@ def _member_ids(run_id: str, cluster_id: int, limit: int = 5) -> list[str]:
 
 def _compute_umap(run_id: str, ids: list[str]) -> np.ndarray:
     """UMAP coordinates of the run's rows from their stored embeddings; stored for the next call."""
-    configure_numba_cache(get_settings().home_dir / "numba")
+    configure_numba_cache(get_settings().model_cache_dir / "numba")
     with pooled() as conn:
         coords = umap_reduce(load_embeddings(conn, ids), 2).coords
         store_umap(conn, run_id, ids, coords)

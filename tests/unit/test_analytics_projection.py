@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from analytics.projection import configure_numba_cache, pca_reduce, project_2d, umap_reduce
+from analytics.projection import configure_numba_cache, exact_knn, pca_reduce, project_2d, umap_reduce
 from analytics.synthetic import PlantedDataset, make_planted_dataset
 
 
@@ -54,3 +54,16 @@ def test_umap_shapes_sampled_fit_and_separation(planted: PlantedDataset) -> None
     assert min(gaps) > 2 * spread
     with pytest.raises(ValueError):
         umap_reduce(planted.X[:3], n_components=2)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_exact_knn_matches_brute_force(planted: PlantedDataset, metric: str) -> None:
+    from sklearn.metrics import pairwise_distances
+
+    X = planted.X[:700]
+    X = np.vstack([X, X[:3]])  # duplicates: each row must still come first in its own list
+    idx, dist = exact_knn(X, 10, metric, chunk=256)
+    D = pairwise_distances(X, metric=metric)
+    assert (idx[:, 0] == np.arange(len(X))).all()
+    np.testing.assert_allclose(dist[:, 1:], np.sort(D, axis=1)[:, 1:10], atol=1e-4)
+    assert (np.diff(dist, axis=1) >= -1e-5).all()
