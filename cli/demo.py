@@ -7,8 +7,10 @@ both sample agents (auto-approved and recorded as such); where everything is and
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -24,11 +26,13 @@ def _step(title: str) -> float:
 def demo(
     scenarios: int = typer.Option(12, help="Scenarios in the evaluation dataset."),
     skip_lifecycle: bool = typer.Option(False, help="Stop after the diagnosis."),
+    timings: Path | None = typer.Option(None, help="Write the seconds per step to this JSON file."),
 ) -> None:
     """Run the main job end to end offline: ingest, analytics, a diagnosis, the evaluation lifecycle."""
     from cli.doctor import collect
 
     started = time.perf_counter()
+    spent: dict[str, float] = {}
     _step("1/5 database and installation")
     report, problems = collect()
     for p in problems:
@@ -47,10 +51,12 @@ def demo(
     console.print(", ".join(f"{n}: {v['rows_loaded']}/{v['rows_read']} rows" for n, v in tables.items())
                   + f"; embedded {summary['embeddings'].get('embedded')} (cached {summary['embeddings'].get('cached')})"
                   + f" in {time.perf_counter() - t:.0f}s")
+    spent["ingest"] = time.perf_counter() - t
 
     t = _step("3/5 analytics: clusters, priorities, charts, report")
     out = _analytics()
     console.print(f"{out} ({time.perf_counter() - t:.0f}s)")
+    spent["analytics"] = time.perf_counter() - t
 
     t = _step("4/5 ask: why did requests fail?")
     from cli.ask_cmd import ask_question
@@ -59,6 +65,7 @@ def demo(
     answer = ask_question("Why did llama-3.1-70b requests time out?", f"demo-{uuid.uuid4().hex[:8]}")
     console.print(f"routed to [bold]{answer['agent']}[/] ({answer['route']['method']})")
     console.print(Diagnosis.model_validate(answer["answer"]["diagnosis"]).to_markdown())
+    spent["ask"] = time.perf_counter() - t
 
     if not skip_lifecycle:
         t = _step("5/5 evaluation lifecycle: support v2 (candidate) vs v1 (baseline), auto-approved")
@@ -68,7 +75,11 @@ def demo(
                      scenarios=scenarios, seeds="0,1", thread=None, registered_name="opsgraph-support-agent",
                      as_json=False)
         console.print(f"lifecycle in {time.perf_counter() - t:.0f}s")
-    console.print(f"[bold green]demo finished in {time.perf_counter() - started:.0f}s[/]")
+        spent["lifecycle"] = time.perf_counter() - t
+    spent["total"] = time.perf_counter() - started
+    console.print(f"[bold green]demo finished in {spent['total']:.0f}s[/]")
+    if timings is not None:
+        timings.write_text(json.dumps({k: round(v, 1) for k, v in spent.items()}, indent=1))
 
 
 def _analytics() -> str:
