@@ -17,11 +17,16 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
+from psycopg._acompat import Queue  # the queue class psycopg's writer uses (interruptible get)
+from psycopg.abc import Buffer
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.rows import DictRow
 
 from ingest.schema import TableSpec
 
 COPY_CHUNK_ROWS = 100_000
+SLICE_BYTES = 1 << 20
+QUEUE_SLICES = 64  # at most 64 MiB queued for the server
 
 
 @dataclass
@@ -39,18 +44,45 @@ class UpsertCounts:
         self.unchanged += other.unchanged
 
 
-def _copy_frame(conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str], df: pd.DataFrame) -> None:
-    """COPY ``df[cols]`` as CSV written by Arrow (strings quoted, so an empty string stays an empty string and only
-    an unquoted empty field is NULL)."""
-    ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, ident_cols)
-    options = pacsv.WriteOptions(include_header=False)
-    with conn.cursor().copy(stmt) as copy:
+class _QueuedWriter(QueuedLibpqWriter):
+    """psycopg's queued COPY writer (a worker thread sends while the caller validates the next chunk) with a
+    bounded queue of at most ``QUEUE_SLICES`` slices of ``SLICE_BYTES``, so memory stays bounded."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        super().__init__(cursor)
+        self._queue: Queue[Buffer] = Queue(maxsize=QUEUE_SLICES)
+
+    def write(self, data: Buffer) -> None:
+        """Queue ``data`` in slices (blocks while the queue is full)."""
+        view = memoryview(data)
+        for start in range(0, len(view), SLICE_BYTES):
+            super().write(view[start:start + SLICE_BYTES])
+
+
+class _Copy:
+    """One ``COPY ... FROM STDIN (FORMAT csv)`` kept open across chunks; frames are written as CSV by Arrow
+    (strings quoted, so an empty string stays an empty string and only an unquoted empty field is NULL)."""
+
+    def __init__(self, conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str]) -> None:
+        ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, ident_cols)
+        cur = conn.cursor()
+        self.cols = cols
+        self._cm = cur.copy(stmt, writer=_QueuedWriter(cur))
+        self._copy = self._cm.__enter__()
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Queue the rows of ``df`` (its ``cols``)."""
+        options = pacsv.WriteOptions(include_header=False)
         for start in range(0, len(df), COPY_CHUNK_ROWS):
             buf = io.BytesIO()
-            part = pa.Table.from_pandas(df.iloc[start:start + COPY_CHUNK_ROWS][cols], preserve_index=False)
+            part = pa.Table.from_pandas(df.iloc[start:start + COPY_CHUNK_ROWS][self.cols], preserve_index=False)
             pacsv.write_csv(part, buf, options)
-            copy.write(buf.getvalue())
+            self._copy.write(buf.getbuffer())
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """End the COPY: wait until the server has every row (or abort it when ``exc`` is given)."""
+        self._cm.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
 def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
@@ -89,6 +121,7 @@ class TableLoader:
         self._direct = False
         self._deferred: list[str] = []
         self._stage = sql.Identifier(f"stage_{spec.name}")
+        self._copy: _Copy | None = None
 
     def __enter__(self) -> TableLoader:
         self._tx = self.conn.transaction()
@@ -109,13 +142,22 @@ class TableLoader:
 
     def add(self, df: pd.DataFrame) -> None:
         """COPY one chunk of good rows (the table's columns) into the staging table (or the empty target)."""
-        if not df.empty:
+        if df.empty:
+            return
+        if self._copy is None:
             dest = sql.Identifier(self.spec.name) if self._direct else self._stage
-            _copy_frame(self.conn, dest, self.spec.column_names, df)
-            self.rows += len(df)
+            self._copy = _Copy(self.conn, dest, self.spec.column_names)
+        self._copy.write(df)
+        self.rows += len(df)
+
+    def _end_copy(self, exc: BaseException | None = None) -> None:
+        copy, self._copy = self._copy, None
+        if copy is not None:
+            copy.close(exc)
 
     def finish(self) -> UpsertCounts:
         """Upsert the staged rows into the table (only rows whose values changed are written)."""
+        self._end_copy()
         if self._direct:
             for ddl in self._deferred:  # indexes built and foreign keys validated once, in bulk
                 self.conn.execute(ddl)  # type: ignore[arg-type]
@@ -150,7 +192,10 @@ class TableLoader:
         return self.counts
 
     def __exit__(self, *exc: Any) -> None:
-        self._tx.__exit__(*exc)
+        try:
+            self._end_copy(exc[1] or RuntimeError("load left without finish()"))
+        finally:
+            self._tx.__exit__(*exc)
 
 
 def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pd.DataFrame) -> UpsertCounts:

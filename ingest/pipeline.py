@@ -26,13 +26,13 @@ from psycopg.types.json import Jsonb
 from core.providers import embedder_spec
 from core.settings import get_settings
 from ingest.embed import EmbedStats, embed_interactions, tune_ef_search
+from ingest.export import iter_table
 from ingest.features import add_features, embedding_text, harmonise, rag_frame
 from ingest.load import TableLoader, write_quarantine
 from ingest.schema import LOAD_ORDER, TABLES
 from ingest.validate import IngestError, ValidationResult, validate_table, write_rejects
 
 Reporter = Callable[[str, int, int | None], None]  # (phase, advance, total) -> progress display
-EXPORT_CHUNK = 200_000
 
 
 @dataclass
@@ -90,8 +90,13 @@ def _load_tables(
     return tables
 
 
-def _export(conn: psycopg.Connection[DictRow], out: Path) -> dict[str, str]:
-    """etl_output (features) as parquet + CSV, streamed from the database."""
+TEXT_COLUMNS = ["interaction_id", "session_id", "user_id", "timestamp_utc", "request_text", "response_text_snippet",
+                "failure_type", "tools_used", "model_name"]
+
+
+def _export(conn: psycopg.Connection[DictRow], out: Path) -> tuple[dict[str, str], pd.DataFrame]:
+    """etl_output (features) as parquet + CSV, streamed from the database; also the text columns of every
+    interaction (for embeddings and the RAG artifact)."""
     stats = conn.execute(
         "SELECT avg(cost_usd) AS mc, stddev_pop(cost_usd) AS sc, avg(total_tokens) AS mt, "
         "stddev_pop(total_tokens) AS st FROM interactions"
@@ -100,44 +105,26 @@ def _export(conn: psycopg.Connection[DictRow], out: Path) -> dict[str, str]:
     parquet_path, csv_path = out / "etl_output.parquet", out / "etl_output.csv"
     writer: pq.ParquetWriter | None = None
     csv_writer: pacsv.CSVWriter | None = None
-    cols = TABLES["interactions"].column_names
-    with conn.transaction(), conn.cursor(name="etl_export", row_factory=psycopg.rows.tuple_row) as cur:
-        cur.itersize = EXPORT_CHUNK
-        cur.execute("SELECT * FROM interactions ORDER BY interaction_id")
-        while rows := cur.fetchmany(EXPORT_CHUNK):
-            chunk = add_features(harmonise(pd.DataFrame(rows, columns=cols)))
-            for src, dst, mean, std in (
-                ("cost_usd", "cost_z", stats["mc"], stats["sc"]),
-                ("total_tokens", "tokens_z", stats["mt"], stats["st"]),
-            ):
-                chunk[dst] = (chunk[src].astype(float) - float(mean)) / float(std) if std else 0.0
-            table = pa.Table.from_pandas(chunk, preserve_index=False)
-            writer = writer or pq.ParquetWriter(parquet_path, table.schema)
-            table = table.cast(writer.schema)
-            writer.write_table(table)
-            csv_writer = csv_writer or pacsv.CSVWriter(csv_path, table.schema)
-            csv_writer.write_table(table)
+    texts: list[pd.DataFrame] = []
+    for raw in iter_table(conn, TABLES["interactions"], "interaction_id", out):
+        texts.append(raw[TEXT_COLUMNS])
+        chunk = add_features(harmonise(raw))
+        for src, dst, mean, std in (
+            ("cost_usd", "cost_z", stats["mc"], stats["sc"]),
+            ("total_tokens", "tokens_z", stats["mt"], stats["st"]),
+        ):
+            chunk[dst] = (chunk[src].astype(float) - float(mean)) / float(std) if std else 0.0
+        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        writer = writer or pq.ParquetWriter(parquet_path, table.schema)
+        table = table.cast(writer.schema)
+        writer.write_table(table)
+        csv_writer = csv_writer or pacsv.CSVWriter(csv_path, table.schema)
+        csv_writer.write_table(table)
     for w in (writer, csv_writer):
         if w is not None:
             w.close()
-    return {"etl_output_parquet": str(parquet_path), "etl_output_csv": str(csv_path)}
-
-
-def _texts(conn: psycopg.Connection[DictRow]) -> pd.DataFrame:
-    cols = [
-        "interaction_id",
-        "session_id",
-        "user_id",
-        "timestamp_utc",
-        "request_text",
-        "response_text_snippet",
-        "failure_type",
-        "tools_used",
-        "model_name",
-    ]
-    with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute("SELECT " + ", ".join(cols) + " FROM interactions ORDER BY interaction_id")
-        return pd.DataFrame(cur.fetchall(), columns=cols)
+    frame = pd.concat(texts, ignore_index=True) if texts else pd.DataFrame(columns=TEXT_COLUMNS)
+    return {"etl_output_parquet": str(parquet_path), "etl_output_csv": str(csv_path)}, frame
 
 
 def _rag_artifact(conn: psycopg.Connection[DictRow], frame: pd.DataFrame, out: Path, with_vectors: bool) -> str:
@@ -176,8 +163,8 @@ def ingest_dir(
         t1 = time.perf_counter()
         summary.seconds["validate_load"] = round(t1 - t0, 2)
         if "interactions" in summary.tables:
-            summary.artifacts.update(_export(conn, out))
-            frame = _texts(conn)
+            exported, frame = _export(conn, out)
+            summary.artifacts.update(exported)
             t2 = time.perf_counter()
             summary.seconds["features_artifacts"] = round(t2 - t1, 2)
             if embed:
