@@ -79,7 +79,8 @@ def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path)
                      ignore_index=True)
     assert not list(tmp_path.glob("tmp*.csv")), "the scratch file is removed"
     want = rows.sort_values("interaction_id").reset_index(drop=True)
-    assert len(back) == len(want) and back.loc[want.index[want["repair_strategy"] == ""], "repair_strategy"].eq("").all()
+    empty = want.index[want["repair_strategy"] == ""]
+    assert len(back) == len(want) and len(empty) == 1 and back.loc[empty, "repair_strategy"].eq("").all()
     assert back["user_feedback_score"].isna().sum() == want["user_feedback_score"].isna().sum() > 0
     pd.testing.assert_frame_equal(back, want, check_dtype=False, check_exact=False)
     db.conn.close()
