@@ -190,6 +190,7 @@ def umap_reduce(
             coords = np.empty((n, n_components), dtype=np.float32)
             coords[idx] = fitted
             rest = np.setdiff1d(np.arange(n), idx)
+            reducer.n_epochs = None  # transform keeps UMAP's own epochs (30 for large inputs, not n_epochs / 3)
             coords[rest] = np.asarray(reducer.transform(X[rest]), dtype=np.float32)
     params = {
         "n_components": n_components,
