@@ -6,7 +6,7 @@ down: :func:`configure_numba_cache` (call it *before* anything imports umap/numb
 a directory that outlives the process; umap's and pynndescent's kernels are made cacheable there (they are not
 declared so); and up to ``EXACT_KNN_MAX_ROWS`` rows the neighbour graph is computed exactly with BLAS and handed
 to UMAP, so pynndescent (whose main kernels cannot be cached) is not run at all. Measured on 2 CPU cores
-(umap-learn 0.5.12, 9,000 x 384): a first fit with an empty cache ~40 s, in a later process ~10 s.
+(umap-learn 0.5.12, 9,000 x 384, 200 epochs): a first fit with an empty cache ~35 s, in a later process ~7 s.
 Passing a ``seed`` makes UMAP deterministic but single-threaded.
 """
 
