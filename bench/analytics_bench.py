@@ -2,8 +2,8 @@
 cold-start cost (numba JIT) in fresh processes with an empty and with a populated on-disk cache.
 
 Vectors are synthetic: unit-normalised Gaussian blobs (30 centres, like the sample's K), which exercise the same code
-paths as real embeddings. Prints one JSON document and replaces the "Analytics" section of BENCHMARKS.md (created
-with machine information when missing). Targets: 9k warm < 15 s, 100k < 180 s.
+paths as real embeddings. Prints one JSON document and replaces the "Analytics" section of BENCHMARKS.md
+(bench.common.record). Targets: 9k warm < 15 s, 100k < 180 s.
 
     .venv/bin/python bench/analytics_bench.py [--skip-large] [--skip-cold] [--no-write]
 """
@@ -27,8 +27,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BENCH_FILE = ROOT / "BENCHMARKS.md"
-START, END = "<!-- analytics-bench:start -->", "<!-- analytics-bench:end -->"
 TARGETS_S = {"rows_9000": 15.0, "rows_100000": 180.0}
 COLD_SNIPPET = """
 import json, sys, time
@@ -108,8 +106,7 @@ def pipeline(n: int) -> dict[str, Any]:
 def markdown(result: dict[str, Any]) -> str:
     """The BENCHMARKS.md section for ``result``."""
     m = result["machine"]
-    lines = [START, "## Analytics (bench/analytics_bench.py)", "",
-             f"Run {result['date']} on {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; load average at "
+    lines = [f"Run {result['date']} on {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; load average at "
              f"start {m['load_average']}, at the end {m['load_average_end']} (other work was running); "
              f"numpy {m['numpy']}, scikit-learn {m['scikit_learn']}, umap-learn {m['umap_learn']}. "
              "Synthetic clustered unit vectors, 384-d.", "",
@@ -124,23 +121,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "UMAP cold start (9k x 384, fresh process, `configure_numba_cache`): first fit "
                   f"{e['first_fit_s']} s with an empty numba cache, {p['first_fit_s']} s with the cache populated "
                   f"(import {p['import_s']} s); the next fit in the same process {p['second_fit_s']} s."]  # fmt: skip
-    lines += ["", "```json", json.dumps(result, indent=1), "```", END]
+    lines += ["", "```json", json.dumps(result, indent=1), "```"]
     return "\n".join(lines)
-
-
-def write_section(section: str, path: Path = BENCH_FILE) -> None:
-    """Replace (or append) the analytics section of BENCHMARKS.md; create the file when missing."""
-    text = (
-        path.read_text()
-        if path.exists()
-        else "# opsgraph benchmarks\n\nMeasured results; each script owns a section.\n"
-    )
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text)
 
 
 def main() -> None:
@@ -160,7 +142,8 @@ def main() -> None:
         from analytics.projection import umap_reduce
 
         t = time.perf_counter()
-        umap_reduce(blobs(6000, seed=1), 2, seed=0)  # warm-up: fit on 5,000 + transform, as in the timed runs
+        umap_reduce(blobs(6000, seed=1), 2, seed=0)  # warm-up: the exact-neighbour path (9k rows) ...
+        umap_reduce(blobs(6000, seed=1), 2, sample=5000, seed=0)  # ... and pynndescent + transform (100k rows)
         result["warmup_s"] = round(time.perf_counter() - t, 2)
         result["warm"] = {"rows_9000": pipeline(9000)}
         if not args.skip_large:
@@ -168,7 +151,9 @@ def main() -> None:
     result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
     if not args.no_write:
-        write_section(markdown(result))
+        from bench.common import record
+
+        record("Analytics (bench/analytics_bench.py)", markdown(result))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Loading validated frames into Postgres: COPY into a staging table, then one upsert per table (COPY straight
-into a table that is empty when the load starts).
+into a table that is empty when the load starts). One COPY stays open per table across chunks and is fed by a
+worker thread, so the server loads one chunk while the caller validates the next.
 
 Each table loads in its own transaction, so a crash leaves a table either as it was or fully loaded. Upserts are
 by primary key and only touch rows whose values changed, so re-ingesting the same files changes nothing.
