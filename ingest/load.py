@@ -72,13 +72,13 @@ class _Copy:
         self._cm = cur.copy(stmt, writer=_QueuedWriter(cur))
         self._copy = self._cm.__enter__()
 
-    def write(self, df: pd.DataFrame) -> None:
-        """Queue the rows of ``df`` (its ``cols``)."""
+    def write(self, rows: pa.Table) -> None:
+        """Queue ``rows`` (its ``cols``)."""
         options = pacsv.WriteOptions(include_header=False)
-        for start in range(0, len(df), COPY_CHUNK_ROWS):
+        rows = rows.select(self.cols)
+        for start in range(0, rows.num_rows, COPY_CHUNK_ROWS):
             buf = io.BytesIO()
-            part = pa.Table.from_pandas(df.iloc[start:start + COPY_CHUNK_ROWS][self.cols], preserve_index=False)
-            pacsv.write_csv(part, buf, options)
+            pacsv.write_csv(rows.slice(start, COPY_CHUNK_ROWS), buf, options)
             self._copy.write(buf.getbuffer())
 
     def close(self, exc: BaseException | None = None) -> None:
@@ -141,15 +141,17 @@ class TableLoader:
             )
         return self
 
-    def add(self, df: pd.DataFrame) -> None:
+    def add(self, rows: pa.Table | pd.DataFrame) -> None:
         """COPY one chunk of good rows (the table's columns) into the staging table (or the empty target)."""
-        if df.empty:
+        if isinstance(rows, pd.DataFrame):
+            rows = pa.Table.from_pandas(rows, preserve_index=False)
+        if rows.num_rows == 0:
             return
         if self._copy is None:
             dest = sql.Identifier(self.spec.name) if self._direct else self._stage
             self._copy = _Copy(self.conn, dest, self.spec.column_names)
-        self._copy.write(df)
-        self.rows += len(df)
+        self._copy.write(rows)
+        self.rows += rows.num_rows
 
     def _end_copy(self, exc: BaseException | None = None) -> None:
         copy, self._copy = self._copy, None
@@ -199,7 +201,7 @@ class TableLoader:
             self._tx.__exit__(*exc)
 
 
-def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pd.DataFrame) -> UpsertCounts:
+def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pa.Table | pd.DataFrame) -> UpsertCounts:
     """Upsert a whole frame (the table's columns, validated) in one transaction."""
     with TableLoader(conn, spec) as loader:
         loader.add(df)

@@ -66,7 +66,7 @@ def _load_tables(
     for name in present:
         with TableLoader(conn, TABLES[name]) as loader:
 
-            def on_chunk(chunk: pd.DataFrame, _loader: TableLoader = loader, _name: str = name) -> None:
+            def on_chunk(chunk: pa.Table, _loader: TableLoader = loader, _name: str = name) -> None:
                 _loader.add(chunk)
                 if report:
                     report(f"load {_name}", len(chunk), None)

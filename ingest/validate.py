@@ -1,7 +1,7 @@
 """Validation and quarantine of telemetry CSVs (the real files unchanged, or the synthetic replica).
 
-Reading is robust: cells are read as strings first (pandas C parser, chunked, ``surrogateescape`` decoding),
-then checked column by column with vectorised rules (:mod:`ingest.checks`).
+Cells are read as strings first (Arrow's streaming CSV reader, :mod:`ingest.csvread`), then checked column by
+column with vectorised Arrow compute rules (:mod:`ingest.checks`); good rows come out as typed Arrow tables.
 
 File-level problems refuse the whole file with an :class:`IngestError` naming the file, row and column: missing
 file, empty file (no header), duplicate or missing required column, unparseable CSV (an unterminated quote).
@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.errors import EmptyDataError, ParserError, ParserWarning
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingest.checks import cell_lengths, check_column, undecodable
+from ingest.checks import cell_lengths, check_column, mask, undecodable
+from ingest.csvread import CsvStream
 from ingest.formulas import FAILURE_FLAGS, REGION_BY_COUNTRY
 from ingest.results import (
     INJECTION_PREFIXES,
@@ -58,7 +58,6 @@ __all__ = [
 MAX_CELL_CHARS = 100_000
 RAW_CELL_CHARS = 1_000
 CHUNK_ROWS = 200_000
-_SKIPPED = re.compile(r"Skipping line (\d+): ([^\n]*)")
 _CONSISTENCY_INPUTS = frozenset(
     {
         "total_tokens",
@@ -74,8 +73,14 @@ _CONSISTENCY_INPUTS = frozenset(
 _REGION_PAIRS = (("country_code", "region"), ("dominant_country_code", "dominant_region"))
 
 
-def _hash(values: pd.Series) -> np.ndarray:
-    return pd.util.hash_array(values.to_numpy(dtype=object))
+def _hash(values: pa.Array) -> np.ndarray:
+    """64-bit hashes of string cells (as bytes, so cells that are not UTF-8 hash too)."""
+    return pd.util.hash_array(np.asarray(values.cast(pa.binary()).to_numpy(zero_copy_only=False), dtype=object))
+
+
+def _cells(values: pa.Array) -> list[str]:
+    """Python strings of raw cells (bytes that are not UTF-8 kept as surrogate escapes)."""
+    return [b.decode("utf-8", "surrogateescape") for b in values.cast(pa.binary()).to_pylist()]
 
 
 def _header(path: Path) -> list[str]:
@@ -143,30 +148,32 @@ class _TableValidator:
         self.reject_frames: list[pd.DataFrame] = []
         self.key_parts: list[np.ndarray] = []
 
-    def check_chunk(self, chunk: pd.DataFrame, records: np.ndarray, typed_out: bool) -> pd.DataFrame | None:
-        """Typed good rows of one chunk (None unless ``typed_out``); rejects are recorded."""
-        n = len(chunk)
+    def check_chunk(self, chunk: pa.Table, start: int) -> pa.Table:
+        """Typed good rows of one chunk of raw strings (stream positions from ``start``); rejects are recorded."""
+        n = chunk.num_rows
         p = _Problems(n)
-        for c in chunk.columns:
-            p.add(undecodable(chunk[c]), c, "cell is not valid UTF-8 (undecodable bytes)")
-            p.add(cell_lengths(chunk[c]) > self.cap, c, f"cell too large: {{length}} characters (cap {self.cap})")
-        typed: dict[str, pd.Series] = {}
+        raw: dict[str, pa.Array] = {}
+        for c in chunk.column_names:
+            col = chunk.column(c)
+            raw[c] = col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
+            bad_bytes = undecodable(raw[c])
+            if bad_bytes is not None:
+                p.add(bad_bytes, c, "cell is not valid UTF-8 (undecodable bytes)")
+                raw[c] = pc.if_else(pa.array(bad_bytes), "", raw[c])  # the row is rejected; checks see ""
+            p.add(cell_lengths(raw[c]) > self.cap, c, f"cell too large: {{length}} characters (cap {self.cap})")
+        typed: dict[str, pa.Array] = {}
         for col in self.spec.columns:
-            typed[col.name], problems = check_column(col, chunk[col.name])
-            for mask, reason in problems:
-                p.add(mask, col.name, reason)
+            typed[col.name], problems = check_column(col, raw[col.name])
+            for m, reason in problems:
+                p.add(m, col.name, reason)
         for country, region in _REGION_PAIRS:
-            if country in typed and region in typed:
-                expected = chunk[country].map(REGION_BY_COUNTRY)
-                p.add(
-                    (expected.notna() & (expected != chunk[region])).to_numpy(dtype=bool),
-                    region,
-                    f"region {{value}} does not match {country}",
-                )
+            if country in raw and region in raw:
+                keys = pa.array(list(REGION_BY_COUNTRY))
+                expected = pc.take(pa.array(list(REGION_BY_COUNTRY.values())), pc.index_in(raw[country], keys))
+                p.add(mask(pc.not_equal(expected, raw[region])), region, f"region {{value}} does not match {country}")
         for column, (ref_hashes, ref_file) in self.refs.items():
-            unknown = ~np.isin(_hash(chunk[column]), ref_hashes)
-            p.add(unknown, column, f"unknown {column} {{value}}: not in {ref_file}")
-        hashes = {column: _hash(chunk[column]) for column in self.seen}
+            p.add(~np.isin(_hash(raw[column]), ref_hashes), column, f"unknown {column} {{value}}: not in {ref_file}")
+        hashes = {column: _hash(raw[column]) for column in self.seen}
         for column, parts in self.seen.items():
             h, vi = hashes[column], np.flatnonzero(p.valid)
             dup = np.zeros(n, dtype=bool)
@@ -177,32 +184,30 @@ class _TableValidator:
         valid = p.valid
         for column, parts in self.seen.items():
             parts.append(hashes[column][valid])
-        self._record_rejects(chunk, records, p, ~valid)
+        self._record_rejects(raw, start, p, ~valid)
         self.key_parts.append(hashes[self.spec.primary_key][valid])
         self.result.rows_loaded += int(valid.sum())
+        keep = pa.array(valid)
+        good = pa.table({k: v.filter(keep) for k, v in typed.items()})
         if self.spec.name == "interactions":
-            self._consistency(pd.DataFrame({k: v[valid] for k, v in typed.items() if k in _CONSISTENCY_INPUTS}))
-        if not typed_out:
-            return None
-        good = pd.DataFrame({k: v[valid] for k, v in typed.items()})
-        for col in self.spec.columns:
-            if col.dtype == "str":
-                good[col.name] = good[col.name].astype("str")
-        return good.reset_index(drop=True)
+            self._consistency(good.select([c for c in good.column_names if c in _CONSISTENCY_INPUTS]).to_pandas())
+        return good
 
-    def _record_rejects(self, chunk: pd.DataFrame, records: np.ndarray, p: _Problems, bad: np.ndarray) -> None:
+    def _record_rejects(self, raw: dict[str, pa.Array], start: int, p: _Problems, bad: np.ndarray) -> None:
         idx = np.flatnonzero(bad)
         if idx.size == 0:
             return
-        raws: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in chunk.iloc[idx].to_dict("records")]
+        take = pa.array(idx)
+        cells = {c: _cells(v.take(take)) for c, v in raw.items()}
         rows = []
-        for i, raw in zip(idx.tolist(), raws, strict=True):
+        for j, i in enumerate(idx.tolist()):
+            record = {c: values[j] for c, values in cells.items()}
             col = str(p.col[i])
-            value = raw.get(col, "")
-            reason = str(p.reason[i]).replace("{value}", _short(value)).replace("{length}", str(len(str(value))))
+            value = record.get(col, "")
+            reason = str(p.reason[i]).replace("{value}", _short(value)).replace("{length}", str(len(value)))
             if p.more[i]:
                 reason += f" (+{int(p.more[i])} more problem(s) in this row)"
-            rows.append((self.file, int(records[i]), col, reason, _raw_json(raw)))
+            rows.append((self.file, start + i, col, reason, _raw_json(record)))
         self.reject_frames.append(pd.DataFrame(rows, columns=REJECT_COLUMNS))
 
     def _consistency(self, df: pd.DataFrame) -> None:
@@ -217,20 +222,20 @@ class _TableValidator:
             "user_feedback_observed disagrees with user_feedback_score":
                 df["user_feedback_observed"] != df["user_feedback_score"].notna(),
         }  # fmt: skip
-        for text, mask in rules.items():
-            self.consistency[text] = self.consistency.get(text, 0) + int(mask.sum())
+        for text, hit in rules.items():
+            self.consistency[text] = self.consistency.get(text, 0) + int(hit.sum())
 
-    def finish(self, skipped: list[tuple[int, str]]) -> ValidationResult:
-        """Add the unparsed rows, sort the rejects, keep the loaded keys."""
-        if skipped:
-            self.reject_frames.append(
-                pd.DataFrame(
-                    [(self.file, line, "*", f"malformed CSV row: {msg}", "") for line, msg in skipped],
-                    columns=REJECT_COLUMNS,
-                )
-            )
-        res = self.result
+    def finish(self, stream: CsvStream) -> ValidationResult:
+        """Number the rejects by record, add the malformed rows, sort the rejects, keep the loaded keys."""
         frames = [f for f in self.reject_frames if not f.empty]
+        for f in frames:
+            f["row"] = stream.records(f["row"].to_numpy(dtype=np.int64))
+        malformed = stream.malformed()
+        if malformed:
+            frames.append(pd.DataFrame([(self.file, record, "*", f"malformed CSV row: {msg}", "")
+                                        for record, msg in malformed], columns=REJECT_COLUMNS))
+        res = self.result
+        res.rows_read += len(malformed)
         if frames:
             res.rejects = pd.concat(frames, ignore_index=True).sort_values("row", kind="mergesort")
             res.rejects = res.rejects.reset_index(drop=True)
@@ -248,15 +253,16 @@ def validate_table(
     *,
     parents: Mapping[str, ValidationResult] | None = None,
     keep_data: bool = True,
-    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    on_chunk: Callable[[pa.Table], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     max_cell_chars: int = MAX_CELL_CHARS,
 ) -> ValidationResult:
     """Validate one table's CSV (``name`` is a key of :data:`ingest.schema.TABLES`).
 
     ``parents`` holds already validated tables for the referential checks; ``on_chunk`` receives each chunk of
-    typed good rows (for streaming loads); ``keep_data=False`` keeps only counts, rejects and key hashes.
-    Raises :class:`IngestError` when the whole file is refused.
+    typed good rows as an Arrow table (for streaming loads); ``keep_data=False`` keeps only counts, rejects and
+    key hashes (``data`` is the good rows as a DataFrame otherwise). Raises :class:`IngestError` when the whole
+    file is refused.
     """
     spec = TABLES[name]
     path = Path(path)
@@ -279,46 +285,18 @@ def validate_table(
     if unknown:
         v.result.dropped_columns = unknown
         v.result.warnings.append(f"{path.name}: unknown column(s) {', '.join(unknown)} reported and dropped")
-    skipped: list[tuple[int, str]] = []
-    kept: list[pd.DataFrame] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ParserWarning)
-        try:
-            reader = pd.read_csv(
-                path,
-                dtype=object,
-                na_filter=False,
-                keep_default_na=False,
-                encoding="utf-8",
-                encoding_errors="surrogateescape",
-                on_bad_lines="warn",
-                chunksize=chunk_rows,
-            )
-            for chunk in reader:
-                for w in caught:
-                    skipped += [(int(m.group(1)), m.group(2)) for m in _SKIPPED.finditer(str(w.message))]
-                caught.clear()
-                pos = chunk.index.to_numpy(dtype=np.int64)
-                sk = np.array([s for s, _ in skipped], dtype=np.int64)
-                adj = sk - 2 - np.arange(sk.size)
-                records = pos + 2 + np.searchsorted(adj, pos, side="right")
-                v.result.rows_read += len(chunk)
-                good = v.check_chunk(chunk, records, typed_out=keep_data or on_chunk is not None)
-                if good is not None and on_chunk is not None:
-                    on_chunk(good)
-                if good is not None and keep_data:
-                    kept.append(good)
-        except EmptyDataError as e:
-            raise IngestError("file is empty (no header row)", file=path.name, row=1) from e
-        except ParserError as e:
-            m = re.search(r"row (\d+)", str(e))
-            raise IngestError(f"unparseable CSV: {e}", file=path.name, row=int(m.group(1)) + 1 if m else None) from e
-        for w in caught:
-            skipped += [(int(m.group(1)), m.group(2)) for m in _SKIPPED.finditer(str(w.message))]
-    v.result.rows_read += len(skipped)
-    result = v.finish(skipped)
+    stream = CsvStream(path, header, spec.column_names, chunk_rows)
+    kept: list[pa.Table] = []
+    for chunk in stream:
+        good = v.check_chunk(chunk, v.result.rows_read)
+        v.result.rows_read += chunk.num_rows
+        if on_chunk is not None:
+            on_chunk(good)
+        if keep_data:
+            kept.append(good)
+    result = v.finish(stream)
     if keep_data:
-        result.data = pd.concat(kept, ignore_index=True) if kept else None
+        result.data = pa.concat_tables(kept).to_pandas() if kept else None
     return result
 
 
