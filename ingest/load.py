@@ -107,6 +107,19 @@ def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
         + fk["ddl"] for fk in fks]
 
 
+def _fresh_storage(conn: psycopg.Connection[DictRow], table: str) -> None:
+    """Truncate the empty ``table`` (and the empty tables referencing it, which TRUNCATE requires) in the load's
+    transaction: it then gets new storage, and with ``wal_level = minimal`` the COPY into it writes no WAL."""
+    refs = [r["t"] for r in conn.execute(
+        "WITH RECURSIVE r(t) AS (SELECT %s::regclass::oid UNION SELECT c.conrelid FROM pg_constraint c JOIN r "
+        "ON c.confrelid = r.t WHERE c.contype = 'f') SELECT t::regclass::text AS t FROM r WHERE t <> %s::regclass",
+        (table, table))]
+    for ref in refs:
+        if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {}) AS x").format(sql.Identifier(ref))).fetchone()["x"]:  # type: ignore[index]
+            return  # rows with a NULL reference: leave the storage as it is
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in [table, *refs])))
+
+
 class TableLoader:
     """Stream validated chunks of one table into a staging table, then upsert them all in one transaction.
 
@@ -135,6 +148,7 @@ class TableLoader:
         self._direct = bool(empty and empty["empty"])
         if self._direct:
             self._deferred = _drop_secondary(self.conn, self.spec.name)
+            _fresh_storage(self.conn, self.spec.name)
         else:
             self.conn.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(self._stage, target)

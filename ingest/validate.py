@@ -57,7 +57,7 @@ __all__ = [
 
 MAX_CELL_CHARS = 100_000
 RAW_CELL_CHARS = 1_000
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 50_000
 _CONSISTENCY_INPUTS = frozenset(
     {
         "total_tokens",
@@ -76,6 +76,14 @@ _REGION_PAIRS = (("country_code", "region"), ("dominant_country_code", "dominant
 def _hash(values: pa.Array) -> np.ndarray:
     """64-bit hashes of string cells (as bytes, so cells that are not UTF-8 hash too)."""
     return pd.util.hash_array(np.asarray(values.cast(pa.binary()).to_numpy(zero_copy_only=False), dtype=object))
+
+
+def _member(sorted_hashes: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Which of ``h`` are in ``sorted_hashes`` (binary search; ``np.isin`` re-hashes the large side each call)."""
+    if sorted_hashes.size == 0:
+        return np.zeros(h.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_hashes, h), sorted_hashes.size - 1)
+    return sorted_hashes[at] == h
 
 
 def _cells(values: pa.Array) -> list[str]:
@@ -133,7 +141,8 @@ class _TableValidator:
     ) -> None:
         self.spec, self.path, self.file, self.cap = spec, path, path.name, max_cell_chars
         self.result = ValidationResult(table=spec.name, path=path)
-        self.seen: dict[str, list[np.ndarray]] = {c: [] for c in (spec.primary_key, *spec.unique)}
+        empty = np.array([], dtype=np.uint64)
+        self.seen: dict[str, np.ndarray] = {c: empty for c in (spec.primary_key, *spec.unique)}  # sorted hashes
         self.refs: dict[str, tuple[np.ndarray, str]] = {}
         for fk in spec.foreign_keys:
             parent = parents.get(fk.ref_table)
@@ -146,7 +155,6 @@ class _TableValidator:
                 self.refs[fk.column] = (parent.key_hashes, parent.path.name)
         self.consistency: dict[str, int] = {}
         self.reject_frames: list[pd.DataFrame] = []
-        self.key_parts: list[np.ndarray] = []
 
     def check_chunk(self, chunk: pa.Table, start: int) -> pa.Table:
         """Typed good rows of one chunk of raw strings (stream positions from ``start``); rejects are recorded."""
@@ -172,20 +180,18 @@ class _TableValidator:
                 expected = pc.take(pa.array(list(REGION_BY_COUNTRY.values())), pc.index_in(raw[country], keys))
                 p.add(mask(pc.not_equal(expected, raw[region])), region, f"region {{value}} does not match {country}")
         for column, (ref_hashes, ref_file) in self.refs.items():
-            p.add(~np.isin(_hash(raw[column]), ref_hashes), column, f"unknown {column} {{value}}: not in {ref_file}")
+            p.add(~_member(ref_hashes, _hash(raw[column])), column, f"unknown {column} {{value}}: not in {ref_file}")
         hashes = {column: _hash(raw[column]) for column in self.seen}
-        for column, parts in self.seen.items():
+        for column, seen in self.seen.items():
             h, vi = hashes[column], np.flatnonzero(p.valid)
             dup = np.zeros(n, dtype=bool)
-            earlier = np.isin(h[vi], np.concatenate(parts)) if parts else np.zeros(vi.size, dtype=bool)
-            dup[vi] = earlier | pd.Series(h[vi]).duplicated().to_numpy()
+            dup[vi] = _member(seen, h[vi]) | pd.Series(h[vi]).duplicated().to_numpy()
             label = "primary key" if column == self.spec.primary_key else "unique column"
             p.add(dup, column, f"duplicate {label} {column} {{value}}")
         valid = p.valid
-        for column, parts in self.seen.items():
-            parts.append(hashes[column][valid])
+        for column, seen in self.seen.items():  # two sorted runs: the stable sort merges them in linear time
+            self.seen[column] = np.sort(np.concatenate([seen, np.sort(hashes[column][valid])]), kind="stable")
         self._record_rejects(raw, start, p, ~valid)
-        self.key_parts.append(hashes[self.spec.primary_key][valid])
         self.result.rows_loaded += int(valid.sum())
         keep = pa.array(valid)
         good = pa.table({k: v.filter(keep) for k, v in typed.items()})
@@ -239,8 +245,7 @@ class _TableValidator:
         if frames:
             res.rejects = pd.concat(frames, ignore_index=True).sort_values("row", kind="mergesort")
             res.rejects = res.rejects.reset_index(drop=True)
-        keys = np.concatenate(self.key_parts) if self.key_parts else np.array([], dtype=np.uint64)
-        res.key_hashes = np.unique(keys)
+        res.key_hashes = self.seen[self.spec.primary_key]
         for text, count in self.consistency.items():
             if count:
                 res.warnings.append(f"{self.file}: {count} rows where {text}")
