@@ -7,7 +7,7 @@ strings stay distinct; booleans are ``t`` / ``f``; ``timestamptz`` is written as
 
 from __future__ import annotations
 
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,24 +25,41 @@ ARROW_TYPES = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "st
 BLOCK_BYTES = 64 << 20
 
 
+def _copy_out(conn: psycopg.Connection[DictRow], select: sql.Composable, dest: Path, server_file: bool) -> None:
+    """Write the query's CSV to ``dest``: by the server itself (``server_file``), else streamed through this
+    process."""
+    with conn.transaction():
+        conn.execute("SET LOCAL TimeZone = 'UTC'")
+        conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        if server_file:
+            conn.execute(sql.SQL("COPY ({}) TO {} WITH (FORMAT csv)").format(select, sql.Literal(str(dest))))
+            return
+        with dest.open("wb") as fh, conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(
+                select)) as copy:
+            for data in copy:
+                fh.write(data)
+
+
 def iter_table(
-    conn: psycopg.Connection[DictRow], spec: TableSpec, order_by: str, scratch: Path, block_bytes: int = BLOCK_BYTES
+    conn: psycopg.Connection[DictRow], spec: TableSpec, order_by: str, scratch: Path, block_bytes: int = BLOCK_BYTES,
+    server_file: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Every row of ``spec``'s table ordered by ``order_by``, in frames of about ``block_bytes`` of CSV, with
-    the schema's dtypes. The CSV goes through a scratch file in ``scratch`` (removed afterwards)."""
+    the schema's dtypes. The CSV goes through a scratch file (removed afterwards) in ``scratch``, or with
+    ``server_file`` one written by the server itself in its data directory (a server on this machine, such as
+    the embedded one: no row passes through Python)."""
     cols = spec.column_names
-    query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT WITH (FORMAT csv)").format(
+    select = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.Identifier(spec.name), sql.Identifier(order_by))
-    with tempfile.NamedTemporaryFile(dir=scratch, suffix=".csv") as fh:
-        with conn.transaction():
-            conn.execute("SET LOCAL TimeZone = 'UTC'")
-            conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-            with conn.cursor().copy(query) as copy:
-                for data in copy:
-                    fh.write(data)
-        fh.flush()
+    if server_file:
+        row = conn.execute("SELECT current_setting('data_directory') AS d").fetchone()
+        assert row is not None
+        scratch = Path(row["d"])
+    dest = scratch / f"opsgraph-export-{uuid.uuid4().hex}.csv"
+    try:
+        _copy_out(conn, select, dest, server_file)
         reader = pacsv.open_csv(
-            fh.name,
+            dest,
             read_options=pacsv.ReadOptions(column_names=cols, block_size=block_bytes),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
@@ -52,3 +69,5 @@ def iter_table(
         )
         for batch in reader:
             yield batch.to_pandas()
+    finally:
+        dest.unlink(missing_ok=True)

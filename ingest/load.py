@@ -86,16 +86,19 @@ class _Copy:
         self._cm.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
-def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
+def _drop_secondary(conn: psycopg.Connection[DictRow], table: str, checked: frozenset[str]) -> list[str]:
     """Drop ``table``'s secondary indexes and foreign keys (inside the load's transaction); returns the DDL that
     recreates them. A bulk load into an empty table then skips per-row index upkeep and foreign-key triggers;
-    readers of that table wait until the first load commits."""
+    readers of that table wait until the first load commits. Foreign keys on ``checked`` columns (the validator
+    has checked every row against the parent's keys) come back ``NOT VALID``: enforced for every later write,
+    without a second scan of the loaded rows."""
     indexes = conn.execute(
         "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS ddl FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
         "AND NOT x.indisunique", (table,)).fetchall()
     fks = conn.execute(
-        "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+        "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl, (SELECT attname FROM pg_attribute "
+        "WHERE attrelid = conrelid AND attnum = conkey[1]) AS col FROM pg_constraint "
         "WHERE conrelid = %s::regclass AND contype = 'f'", (table,)).fetchall()
     target = sql.Identifier(table)
     for fk in fks:
@@ -104,7 +107,7 @@ def _drop_secondary(conn: psycopg.Connection[DictRow], table: str) -> list[str]:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix["name"])))
     return [ix["ddl"] for ix in indexes] + [
         sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(target, sql.Identifier(fk["name"])).as_string(conn)
-        + fk["ddl"] for fk in fks]
+        + fk["ddl"] + (" NOT VALID" if fk["col"] in checked else "") for fk in fks]
 
 
 def _fresh_storage(conn: psycopg.Connection[DictRow], table: str) -> None:
@@ -124,11 +127,13 @@ class TableLoader:
     """Stream validated chunks of one table into a staging table, then upsert them all in one transaction.
 
     Use as a context manager: ``add`` each chunk, ``finish`` to upsert; leaving the block without ``finish`` (an
-    exception) rolls everything back, so the target table is never half-written.
+    exception) rolls everything back, so the target table is never half-written. ``checked_fks``: foreign-key
+    columns whose every row the validator has checked against the parent's keys.
     """
 
-    def __init__(self, conn: psycopg.Connection[DictRow], spec: TableSpec) -> None:
-        self.conn, self.spec = conn, spec
+    def __init__(self, conn: psycopg.Connection[DictRow], spec: TableSpec,
+                 checked_fks: frozenset[str] = frozenset()) -> None:
+        self.conn, self.spec, self.checked = conn, spec, checked_fks
         self.rows = 0
         self.counts = UpsertCounts()
         self._tx: Any = None
@@ -147,7 +152,8 @@ class TableLoader:
         empty = self.conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target)).fetchone()
         self._direct = bool(empty and empty["empty"])
         if self._direct:
-            self._deferred = _drop_secondary(self.conn, self.spec.name)
+            self._deferred = _drop_secondary(self.conn, self.spec.name, self.checked)
+            self.conn.execute("SET LOCAL maintenance_work_mem = '1GB'")  # index builds sort in memory
             _fresh_storage(self.conn, self.spec.name)
         else:
             self.conn.execute(

@@ -64,7 +64,8 @@ def _load_tables(
             file=str(directory),
         )
     for name in present:
-        with TableLoader(conn, TABLES[name]) as loader:
+        checked = frozenset(fk.column for fk in TABLES[name].foreign_keys if fk.ref_table in results)
+        with TableLoader(conn, TABLES[name], checked) as loader:
 
             def on_chunk(chunk: pa.Table, _loader: TableLoader = loader, _name: str = name) -> None:
                 _loader.add(chunk)
@@ -106,7 +107,8 @@ def _export(conn: psycopg.Connection[DictRow], out: Path) -> tuple[dict[str, str
     writer: pq.ParquetWriter | None = None
     csv_writer: pacsv.CSVWriter | None = None
     texts: list[pd.DataFrame] = []
-    for raw in iter_table(conn, TABLES["interactions"], "interaction_id", out):
+    local = not get_settings().database_url  # the embedded server writes the file itself
+    for raw in iter_table(conn, TABLES["interactions"], "interaction_id", out, server_file=local):
         texts.append(raw[TEXT_COLUMNS])
         chunk = add_features(harmonise(raw))
         for src, dst, mean, std in (

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core.bootstrap import open_database
+from core.settings import get_settings
 from ingest.generator import generate
 from ingest.load import TableLoader
 from ingest.schema import TABLES
@@ -57,9 +58,11 @@ def test_direct_load_keeps_constraints_and_a_crash_changes_nothing(fresh_databas
     db.conn.close()
 
 
-def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path) -> None:
-    """Rows streamed in several chunks through one COPY come back from ``iter_table`` unchanged: nulls stay
-    nulls, empty strings stay empty strings, booleans and UTC timestamps keep their values."""
+@pytest.mark.parametrize("server_file", [False, True])
+def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path, server_file: bool) -> None:
+    """Rows streamed in several chunks through one COPY come back from ``iter_table`` unchanged (streamed
+    through this process or written by the server): nulls stay nulls, empty strings stay empty strings,
+    booleans and UTC timestamps keep their values."""
     from ingest.export import iter_table
 
     generate(400, 5, tmp_path)
@@ -75,9 +78,10 @@ def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path)
         for start in range(0, len(rows), 90):
             loader.add(rows.iloc[start:start + 90])
         assert loader.finish().inserted == len(rows)
-    back = pd.concat(list(iter_table(conn, TABLES["interactions"], "interaction_id", tmp_path, block_bytes=1 << 16)),
+    back = pd.concat(list(iter_table(conn, TABLES["interactions"], "interaction_id", tmp_path, block_bytes=1 << 16,
+                                           server_file=server_file)),
                      ignore_index=True)
-    assert not list(tmp_path.glob("tmp*.csv")), "the scratch file is removed"
+    assert not [*tmp_path.glob("opsgraph-export-*"), *get_settings().pg_dir.glob("opsgraph-export-*")]
     want = rows.sort_values("interaction_id").reset_index(drop=True)
     empty = want.index[want["repair_strategy"] == ""]
     assert len(back) == len(want) and len(empty) == 1 and back.loc[empty, "repair_strategy"].eq("").all()
