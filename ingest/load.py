@@ -64,9 +64,11 @@ class _Copy:
     """One ``COPY ... FROM STDIN (FORMAT csv)`` kept open across chunks; frames are written as CSV by Arrow
     (strings quoted, so an empty string stays an empty string and only an unquoted empty field is NULL)."""
 
-    def __init__(self, conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str]) -> None:
+    def __init__(self, conn: psycopg.Connection[DictRow], table: sql.Identifier, cols: list[str],
+                 freeze: bool = False) -> None:
         ident_cols = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
-        stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, ident_cols)
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
+            table, ident_cols, sql.SQL(", FREEZE" if freeze else ""))
         cur = conn.cursor()
         self.cols = cols
         self._cm = cur.copy(stmt, writer=_QueuedWriter(cur))
@@ -86,20 +88,18 @@ class _Copy:
         self._cm.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
-def _drop_secondary(conn: psycopg.Connection[DictRow], table: str, checked: frozenset[str]) -> list[str]:
-    """Drop ``table``'s secondary indexes and foreign keys (inside the load's transaction); returns the DDL that
-    recreates them. A bulk load into an empty table then skips per-row index upkeep and foreign-key triggers;
-    readers of that table wait until the first load commits. Foreign keys on ``checked`` columns (the validator
-    has checked every row against the parent's keys) come back ``NOT VALID``: enforced for every later write,
-    without a second scan of the loaded rows."""
+def _drop_secondary(conn: psycopg.Connection[DictRow], table: str, keep_fks: frozenset[str]) -> list[str]:
+    """Drop ``table``'s secondary indexes and its foreign keys except those on ``keep_fks`` columns (inside the
+    load's transaction); returns the DDL that recreates them. A bulk load into an empty table then skips per-row
+    index upkeep; readers of that table wait until the first load commits."""
     indexes = conn.execute(
         "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS ddl FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
         "AND NOT x.indisunique", (table,)).fetchall()
-    fks = conn.execute(
+    fks = [fk for fk in conn.execute(
         "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl, (SELECT attname FROM pg_attribute "
         "WHERE attrelid = conrelid AND attnum = conkey[1]) AS col FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype = 'f'", (table,)).fetchall()
+        "WHERE conrelid = %s::regclass AND contype = 'f'", (table,)).fetchall() if fk["col"] not in keep_fks]
     target = sql.Identifier(table)
     for fk in fks:
         conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(fk["name"])))
@@ -107,20 +107,35 @@ def _drop_secondary(conn: psycopg.Connection[DictRow], table: str, checked: froz
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(ix["name"])))
     return [ix["ddl"] for ix in indexes] + [
         sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(target, sql.Identifier(fk["name"])).as_string(conn)
-        + fk["ddl"] + (" NOT VALID" if fk["col"] in checked else "") for fk in fks]
+        + fk["ddl"] for fk in fks]
 
 
-def _fresh_storage(conn: psycopg.Connection[DictRow], table: str) -> None:
+def _skip_checked_fks(conn: psycopg.Connection[DictRow], checked: frozenset[str]) -> frozenset[str]:
+    """Foreign keys whose every row the validator has checked are not checked again row by row: the load's
+    transaction runs with ``session_replication_role = replica`` (no foreign-key triggers; superusers only, as
+    on the embedded server). The constraints stay in place and valid, and no lock is taken on the parent
+    tables, so readers of those go on during the load. Returns the columns skipped (none without the right)."""
+    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not checked or not (row and row["rolsuper"]):
+        return frozenset()
+    conn.execute("SET LOCAL session_replication_role = replica")
+    return checked
+
+
+def _fresh_storage(conn: psycopg.Connection[DictRow], table: str) -> bool:
     """Truncate the empty ``table`` (and the empty tables referencing it, which TRUNCATE requires) in the load's
-    transaction: it then gets new storage, and with ``wal_level = minimal`` the COPY into it writes no WAL."""
+    transaction: it then gets new storage, so with ``wal_level = minimal`` the COPY into it writes no WAL, and
+    ``COPY FREEZE`` writes its rows frozen (the first reads then do not rewrite every page to set hint bits).
+    False when a referencing table has rows (with a NULL reference): nothing is truncated then."""
     refs = [r["t"] for r in conn.execute(
         "WITH RECURSIVE r(t) AS (SELECT %s::regclass::oid UNION SELECT c.conrelid FROM pg_constraint c JOIN r "
         "ON c.confrelid = r.t WHERE c.contype = 'f') SELECT t::regclass::text AS t FROM r WHERE t <> %s::regclass",
         (table, table))]
     for ref in refs:
         if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {}) AS x").format(sql.Identifier(ref))).fetchone()["x"]:  # type: ignore[index]
-            return  # rows with a NULL reference: leave the storage as it is
+            return False
     conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in [table, *refs])))
+    return True
 
 
 class TableLoader:
@@ -138,6 +153,7 @@ class TableLoader:
         self.counts = UpsertCounts()
         self._tx: Any = None
         self._direct = False
+        self._freeze = False
         self._deferred: list[str] = []
         self._stage = sql.Identifier(f"stage_{spec.name}")
         self._copy: _Copy | None = None
@@ -152,9 +168,10 @@ class TableLoader:
         empty = self.conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty").format(target)).fetchone()
         self._direct = bool(empty and empty["empty"])
         if self._direct:
-            self._deferred = _drop_secondary(self.conn, self.spec.name, self.checked)
+            keep = _skip_checked_fks(self.conn, self.checked)
+            self._deferred = _drop_secondary(self.conn, self.spec.name, keep)
             self.conn.execute("SET LOCAL maintenance_work_mem = '1GB'")  # index builds sort in memory
-            _fresh_storage(self.conn, self.spec.name)
+            self._freeze = _fresh_storage(self.conn, self.spec.name)
         else:
             self.conn.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(self._stage, target)
@@ -169,7 +186,7 @@ class TableLoader:
             return
         if self._copy is None:
             dest = sql.Identifier(self.spec.name) if self._direct else self._stage
-            self._copy = _Copy(self.conn, dest, self.spec.column_names)
+            self._copy = _Copy(self.conn, dest, self.spec.column_names, freeze=self._freeze)
         self._copy.write(rows)
         self.rows += rows.num_rows
 

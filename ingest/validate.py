@@ -156,8 +156,10 @@ class _TableValidator:
         self.consistency: dict[str, int] = {}
         self.reject_frames: list[pd.DataFrame] = []
 
-    def check_chunk(self, chunk: pa.Table, start: int) -> pa.Table:
-        """Typed good rows of one chunk of raw strings (stream positions from ``start``); rejects are recorded."""
+    def check_chunk(self, chunk: pa.Table, start: int) -> tuple[pa.Table, pa.Table]:
+        """The good rows of one chunk of raw strings (stream positions from ``start``), typed and as loaded
+        (timestamps as their validated ISO 8601 text, which Postgres reads as is and Arrow formats slowly);
+        rejects are recorded."""
         n = chunk.num_rows
         p = _Problems(n)
         raw: dict[str, pa.Array] = {}
@@ -197,7 +199,11 @@ class _TableValidator:
         good = pa.table({k: v.filter(keep) for k, v in typed.items()})
         if self.spec.name == "interactions":
             self._consistency(good.select([c for c in good.column_names if c in _CONSISTENCY_INPUTS]).to_pandas())
-        return good
+        load = good
+        for i, col in enumerate(self.spec.columns):
+            if col.dtype == "timestamp":
+                load = load.set_column(i, col.name, raw[col.name].filter(keep))
+        return good, load
 
     def _record_rejects(self, raw: dict[str, pa.Array], start: int, p: _Problems, bad: np.ndarray) -> None:
         idx = np.flatnonzero(bad)
@@ -265,9 +271,9 @@ def validate_table(
     """Validate one table's CSV (``name`` is a key of :data:`ingest.schema.TABLES`).
 
     ``parents`` holds already validated tables for the referential checks; ``on_chunk`` receives each chunk of
-    typed good rows as an Arrow table (for streaming loads); ``keep_data=False`` keeps only counts, rejects and
-    key hashes (``data`` is the good rows as a DataFrame otherwise). Raises :class:`IngestError` when the whole
-    file is refused.
+    good rows as an Arrow table ready for COPY (typed; timestamps as their validated text); ``keep_data=False``
+    keeps only counts, rejects and key hashes (``data`` is the good rows as a DataFrame otherwise). Raises
+    :class:`IngestError` when the whole file is refused.
     """
     spec = TABLES[name]
     path = Path(path)
@@ -293,10 +299,10 @@ def validate_table(
     stream = CsvStream(path, header, spec.column_names, chunk_rows)
     kept: list[pa.Table] = []
     for chunk in stream:
-        good = v.check_chunk(chunk, v.result.rows_read)
+        good, load = v.check_chunk(chunk, v.result.rows_read)
         v.result.rows_read += chunk.num_rows
         if on_chunk is not None:
-            on_chunk(good)
+            on_chunk(load)
         if keep_data:
             kept.append(good)
     result = v.finish(stream)
