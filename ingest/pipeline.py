@@ -3,7 +3,9 @@
 Phases: (1) validate each file in dependency order and stream its good rows into Postgres (one transaction per
 table, upsert by key); rejected rows go to the ``quarantine`` table and a rejects CSV with file, row, column and
 reason; (2) features and artifacts (``etl_output`` parquet + CSV, ``rag_interactions.parquet``) read back from
-the database in chunks; (3) embeddings, cached by content hash; (4) ``hnsw.ef_search`` tuned on a measured recall.
+the database in chunks, on a connection of their own as soon as ``interactions`` is committed (so while the tables
+after it load); (3) embeddings, cached by content hash; (4) ``hnsw.ef_search`` tuned on a measured recall.
+``seconds`` holds each phase's duration and the wall-clock ``total`` (phases 1 and 2 overlap).
 """
 
 from __future__ import annotations
