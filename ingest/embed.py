@@ -102,6 +102,14 @@ def embed_interactions(
     return stats
 
 
+def ann_scan(conn: psycopg.Connection[DictRow], ef_search: int) -> None:
+    """Inside a transaction: the next nearest-neighbour queries go through the HNSW index with ``ef_search``.
+    The planner would otherwise pick an exact scan on small tables (pgvector's cost model), which is slower per
+    query than the index and would make a recall measurement trivially 1.0."""
+    conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+    conn.execute("SET LOCAL enable_seqscan = off")
+
+
 def tune_ef_search(
     conn: psycopg.Connection[DictRow],
     embedder: str,
@@ -130,7 +138,7 @@ def tune_ef_search(
     for ef in candidates:
         hits = 0
         with conn.transaction():
-            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+            ann_scan(conn, ef)
             for r, truth in zip(sample, exact, strict=True):
                 rows = conn.execute(
                     "SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s", (r["embedding"], k)

@@ -20,6 +20,7 @@ from psycopg.rows import DictRow
 
 from core.providers import embed_texts, embedder_spec
 from core.settings import get_settings
+from ingest.embed import ann_scan
 
 RESULT_COLUMNS = ("interaction_id", "session_id", "timestamp_utc", "model_name", "use_case", "failure_type",
                   "latency_ms", "tools_used", "repair_strategy", "final_resolution_state", "request_text",
@@ -80,7 +81,7 @@ def _query(conn: psycopg.Connection[DictRow], vec: np.ndarray, filters: SearchFi
         if exact:
             conn.execute("SET LOCAL enable_indexscan = off")
         else:
-            conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search_for(conn))))
+            ann_scan(conn, ef_search_for(conn))
             conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
         return list(conn.execute(stmt, [vec, *params, vec, k]).fetchall())
 

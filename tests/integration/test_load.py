@@ -88,3 +88,29 @@ def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path,
     assert back["user_feedback_score"].isna().sum() == want["user_feedback_score"].isna().sum() > 0
     pd.testing.assert_frame_equal(back, want, check_dtype=False, check_exact=False)
     db.conn.close()
+
+
+def test_validator_checked_foreign_keys_stay_in_place_valid_and_enforced(fresh_database: str, tmp_path: Path) -> None:
+    """A direct load that trusts the validator's referential checks keeps every foreign key, validated, and
+    later writes are still checked (the replica role ends with the load's transaction)."""
+    generate(200, 4, tmp_path)
+    db = open_database()
+    conn = db.conn
+    for name in ("users", "sessions", "prompts"):
+        with TableLoader(conn, TABLES[name]) as loader:
+            loader.add(_frame(tmp_path, name))
+            loader.finish()
+    rows = _frame(tmp_path, "interactions")
+    with TableLoader(conn, TABLES["interactions"], frozenset({"session_id", "user_id", "prompt_id"})) as loader:
+        loader.add(rows)
+        assert loader.finish().inserted == len(rows)
+    assert conn.execute("SHOW session_replication_role").fetchone()["session_replication_role"] == "origin"
+    valid = {r["conname"]: r["convalidated"] for r in conn.execute(
+        "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'interactions'::regclass AND contype = 'f'")}
+    assert len(valid) == 3 and all(valid.values()), valid
+    bad = rows.head(1).assign(interaction_id="INT999998", session_id="S_missing")
+    with pytest.raises(Exception, match="foreign key"), \
+            TableLoader(conn, TABLES["interactions"], frozenset({"session_id"})) as loader:
+        loader.add(bad)
+        loader.finish()
+    db.conn.close()
