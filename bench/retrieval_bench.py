@@ -23,7 +23,7 @@ from pgvector.psycopg import register_vector
 from psycopg.rows import DictRow
 
 from bench.common import record, scratch_home
-from ingest.embed import ann_scan
+from ingest.embed import ann_scan, exact_scan
 
 EF = (40, 64, 100, 160, 250, 400)
 INDEX = "m = 16, ef_construction = 64"  # as sql/003_embeddings.sql
@@ -34,7 +34,7 @@ def _measure(conn: psycopg.Connection[DictRow], table: str, queries: np.ndarray,
     sql = f"SELECT id FROM {table} ORDER BY embedding <=> %s LIMIT {k}"
     exact = []
     with conn.transaction():
-        conn.execute("SET LOCAL enable_indexscan = off")
+        exact_scan(conn)
         for q in queries:
             exact.append({r["id"] for r in conn.execute(sql, (q,)).fetchall()})
     with conn.transaction():  # one untimed pass: the index pages are in the cache, as in steady use

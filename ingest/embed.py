@@ -105,9 +105,17 @@ def embed_interactions(
 def ann_scan(conn: psycopg.Connection[DictRow], ef_search: int) -> None:
     """Inside a transaction: the next nearest-neighbour queries go through the HNSW index with ``ef_search``.
     The planner would otherwise pick an exact scan on small tables (pgvector's cost model), which is slower per
-    query than the index and would make a recall measurement trivially 1.0."""
+    query than the index and would make a recall measurement trivially 1.0. Plans are made for these settings
+    (a statement prepared under :func:`exact_scan` would otherwise keep its cached exact plan)."""
     conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
     conn.execute("SET LOCAL enable_seqscan = off")
+    conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+def exact_scan(conn: psycopg.Connection[DictRow]) -> None:
+    """Inside a transaction: the next nearest-neighbour queries scan every vector (no index)."""
+    conn.execute("SET LOCAL enable_indexscan = off")
+    conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def tune_ef_search(
@@ -128,7 +136,7 @@ def tune_ef_search(
     ).fetchall()
     exact: list[set[str]] = []
     with conn.transaction():
-        conn.execute("SET LOCAL enable_indexscan = off")
+        exact_scan(conn)
         for r in sample:
             rows = conn.execute(
                 "SELECT interaction_id FROM log_embeddings ORDER BY embedding <=> %s LIMIT %s", (r["embedding"], k)

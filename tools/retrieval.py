@@ -20,7 +20,7 @@ from psycopg.rows import DictRow
 
 from core.providers import embed_texts, embedder_spec
 from core.settings import get_settings
-from ingest.embed import ann_scan
+from ingest.embed import ann_scan, exact_scan
 
 RESULT_COLUMNS = ("interaction_id", "session_id", "timestamp_utc", "model_name", "use_case", "failure_type",
                   "latency_ms", "tools_used", "repair_strategy", "final_resolution_state", "request_text",
@@ -79,7 +79,7 @@ def _query(conn: psycopg.Connection[DictRow], vec: np.ndarray, filters: SearchFi
         "ORDER BY e.embedding <=> %s LIMIT %s").format(cols=cols, cond=cond)
     with conn.transaction():
         if exact:
-            conn.execute("SET LOCAL enable_indexscan = off")
+            exact_scan(conn)
         else:
             ann_scan(conn, ef_search_for(conn))
             conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
