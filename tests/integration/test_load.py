@@ -29,16 +29,21 @@ def _frame(directory: Path, name: str) -> pd.DataFrame:
     return validate_table(name, directory / TABLES[name].file_name).data
 
 
+def _load_parents(conn, directory: Path) -> None:  # type: ignore[no-untyped-def]
+    """Load users, sessions and prompts of a generated set (the parents of interactions)."""
+    for name in ("users", "sessions", "prompts"):
+        with TableLoader(conn, TABLES[name]) as loader:
+            loader.add(_frame(directory, name))
+            loader.finish()
+
+
 def test_direct_load_keeps_constraints_and_a_crash_changes_nothing(fresh_database: str, tmp_path: Path) -> None:
     generate(300, 3, tmp_path)
     db = open_database()
     conn = db.conn
     before = _constraints(conn, "interactions")
     assert len(before[0]) >= 5 and len(before[1]) == 3
-    for name in ("users", "sessions", "prompts"):
-        with TableLoader(conn, TABLES[name]) as loader:
-            loader.add(_frame(tmp_path, name))
-            loader.finish()
+    _load_parents(conn, tmp_path)
     rows = _frame(tmp_path, "interactions")
     with pytest.raises(RuntimeError, match="crash"), TableLoader(conn, TABLES["interactions"]) as loader:
         loader.add(rows)
@@ -68,10 +73,7 @@ def test_chunked_copy_and_export_round_trip(fresh_database: str, tmp_path: Path,
     generate(400, 5, tmp_path)
     db = open_database()
     conn = db.conn
-    for name in ("users", "sessions", "prompts"):
-        with TableLoader(conn, TABLES[name]) as loader:
-            loader.add(_frame(tmp_path, name))
-            loader.finish()
+    _load_parents(conn, tmp_path)
     rows = _frame(tmp_path, "interactions")
     rows.loc[0, "repair_strategy"] = ""  # an empty string, distinct from NULL
     with TableLoader(conn, TABLES["interactions"]) as loader:
@@ -96,10 +98,7 @@ def test_validator_checked_foreign_keys_stay_in_place_valid_and_enforced(fresh_d
     generate(200, 4, tmp_path)
     db = open_database()
     conn = db.conn
-    for name in ("users", "sessions", "prompts"):
-        with TableLoader(conn, TABLES[name]) as loader:
-            loader.add(_frame(tmp_path, name))
-            loader.finish()
+    _load_parents(conn, tmp_path)
     rows = _frame(tmp_path, "interactions")
     with TableLoader(conn, TABLES["interactions"], frozenset({"session_id", "user_id", "prompt_id"})) as loader:
         loader.add(rows)
