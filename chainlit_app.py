@@ -20,11 +20,13 @@ for _key, _value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("HF_HUB_OFFLINE", "1
 import chainlit as cl  # noqa: E402
 from chainlit.types import CommandDict, ThreadDict  # noqa: E402
 
+from agents.setup import register_offline_handlers  # noqa: E402
 from chat import approvals, auth, history, offline, upload  # noqa: E402
 from chat.render import answer_markdown, describe_node  # noqa: E402
 from chat.runtime import close_runtime, get_runtime, graph_config, stream_with_steps  # noqa: E402
 
 offline.install()
+register_offline_handlers()
 
 COMMANDS: list[CommandDict] = [
     {"id": cid, "icon": icon, "description": text, "button": False, "persistent": False, "selected": False}

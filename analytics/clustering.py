@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
+from analytics.blas_threads import limit_threads
 from analytics.projection import pca_reduce, umap_reduce
-from analytics.threads import limit_threads
 
 NOISE = -1
 
@@ -114,7 +114,7 @@ def kmeans_auto(
     model is fitted on all rows starting from the sample's centres (MiniBatchKMeans when N exceeds
     ``minibatch_above``). ``params['silhouette_by_k']`` keeps the whole curve.
 
-    ``threads`` caps BLAS/OpenMP pools (see ``analytics.threads``; ``None`` = library defaults).
+    ``threads`` caps BLAS/OpenMP pools (see ``analytics.blas_threads``; ``None`` = library defaults).
     """
     with limit_threads(threads):
         result = _kmeans_auto(np.asarray(X, dtype=np.float32), k_range, sample, seed, minibatch_above)
@@ -181,7 +181,7 @@ def hdbscan_clusters(
 
     ``min_cluster_size`` defaults to max(10, N/100); ``min_samples`` to min(10, min_cluster_size). Noise rows
     get label -1. Silhouette is cosine in the input space on up to ``silhouette_sample`` non-noise rows.
-    ``threads`` caps BLAS/OpenMP pools (``analytics.threads``).
+    ``threads`` caps BLAS/OpenMP pools (``analytics.blas_threads``).
     """
     with limit_threads(threads):
         result = _hdbscan(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analytics.incidents import Incident
+from analytics.incident_detection import Incident
 from analytics.ranking import RankedCluster, failure_mix, format_ms
 from analytics.semantics import ClusterProfile
 from analytics.timeseries import Trends

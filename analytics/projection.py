@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.decomposition import PCA
 
-from analytics.threads import limit_threads
+from analytics.blas_threads import limit_threads
 
 ProjectionMethod = Literal["pca", "umap"]
 
@@ -75,7 +75,7 @@ def pca_reduce(
     """PCA of ``X`` to ``n_components`` (capped by rows and columns), fitted on at most ``sample`` rows.
 
     On L2-normalised embeddings Euclidean PCA preserves cosine geometry up to a constant. ``threads`` caps
-    BLAS/OpenMP pools (``analytics.threads``).
+    BLAS/OpenMP pools (``analytics.blas_threads``).
     """
     X = np.asarray(X, dtype=np.float32)
     n, d = X.shape
@@ -154,7 +154,7 @@ def umap_reduce(
     ``AUTO_SAMPLE`` rows; with more rows than the fit sample, the remaining rows are placed with ``transform``.
     Needs at least ``n_components + 2`` rows. ``n_epochs`` defaults to 200 (UMAP's own choice above 10,000 rows;
     ``None`` keeps its 500 below that, about 2.5x the fit time). ``threads`` caps BLAS/OpenMP pools
-    (``analytics.threads``)."""
+    (``analytics.blas_threads``)."""
     X = np.asarray(X, dtype=np.float32)
     n = X.shape[0]
     if n < n_components + 2:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics.incidents import Incident
+from analytics.incident_detection import Incident
 from analytics.narrative import compose_narrative
 from analytics.ranking import RankedCluster, format_ms
 from analytics.report_render import Block, Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown

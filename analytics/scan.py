@@ -1,12 +1,10 @@
 """Scan statistic for sustained failure-rate shifts in sparse series (for example one tool's calls).
 
-Daily robust z-scores (:mod:`analytics.incidents`) need many requests per day; a tool used a few times a day can
-double its error rate for two weeks unseen. For each key and failure type this scans every window of
+Daily robust z-scores (:mod:`analytics.incident_detection`) need many requests per day; a tool used a few times a day
+can double its error rate for two weeks unseen. For each key and failure type this scans every window of
 ``min_days``..``max_days`` days and keeps the one with the largest binomial log-likelihood ratio (rate inside vs
-outside, Kulldorff's statistic). A window is reported when its chi-square(1) p-value survives a Bonferroni
-correction over every window, key and type scanned, with at least ``min_events`` events and ``min_ratio`` x the
-outside rate.
-"""
+outside, Kulldorff's statistic). A window is reported when its chi-square(1) p-value survives a Bonferroni correction
+over every window, key and type scanned, with at least ``min_events`` events and ``min_ratio`` x the outside rate."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from analytics import columns as C
-from analytics.incidents import Incident
+from analytics.incident_detection import Incident
 from analytics.timeseries import daily
 
 

@@ -45,7 +45,7 @@ def _measure(conn: psycopg.Connection[DictRow], table: str, queries: np.ndarray,
     for ef in EF:
         times, hits = [], 0
         with conn.transaction():
-            ann_scan(conn, ef)  # as the product's queries (tools/retrieval.py)
+            ann_scan(conn, ef)  # as the product's queries (services/retrieval.py)
             for q, truth in zip(queries, exact, strict=True):
                 t0 = time.perf_counter()
                 got = {r["id"] for r in conn.execute(sql, (q,)).fetchall()}

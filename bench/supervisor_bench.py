@@ -45,9 +45,11 @@ def _distinct_questions() -> list[str]:
     no per-text cache hides the routing and retrieval embeddings."""
     import json
 
+    from agents.registry import agents_of_kind
+
     path = Path(__file__).resolve().parents[1] / "tests" / "data" / "routing_eval.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r["q"] for r in rows if r["agent"] in ("failure", "performance", "general")]
+    return [r["q"] for r in rows if r["agent"] in agents_of_kind("debugging")]
 
 
 def _turn(graph: Any, question: str, thread: str) -> tuple[float, dict[str, Any]]:
@@ -58,9 +60,11 @@ def _turn(graph: Any, question: str, thread: str) -> tuple[float, dict[str, Any]
 
 def main() -> None:
     """Measure and record."""
+    from agents.setup import register_offline_handlers
     from graphs.persistence import postgres_checkpointer
     from graphs.supervisor import build_supervisor
 
+    register_offline_handlers()
     given = os.environ.get("OPSGRAPH_BENCH_HOME")
     if given:
         os.environ["OPSGRAPH_HOME"] = given

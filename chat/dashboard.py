@@ -1,7 +1,7 @@
 """The ``/dashboard`` view: failures over time, latency per model, top clusters and the interaction map.
 
 Figures come from :mod:`analytics` chart specs rendered with plotly. Clusters and map coordinates come from the
-latest persisted analytics run (``tools.analytics_store``: profiles, cluster per interaction, UMAP or PCA
+latest persisted analytics run (``services.analytics_store``: profiles, cluster per interaction, UMAP or PCA
 coordinates) when there is one; otherwise they are computed here from the stored embeddings (K-means with K by
 silhouette, PCA map). The result is cached until the interactions or the analytics runs change.
 """
@@ -51,7 +51,7 @@ class Clusters:
 def _persisted(conn: psycopg.Connection[DictRow]) -> Clusters | None:
     """The latest analytics run, or None when there is none (or the store is not available)."""
     try:
-        from tools.analytics_store import get_run, profile_from_json, run_points
+        from services.analytics_store import get_run, profile_from_json, run_points
     except ImportError:
         return None
     from analytics.ranking import rank_clusters
@@ -78,7 +78,7 @@ def _computed(conn: psycopg.Connection[DictRow], df: pd.DataFrame) -> Clusters:
     from analytics.projection import pca_reduce
     from analytics.ranking import rank_clusters
     from analytics.semantics import describe_clusters
-    from tools.data import load_embeddings
+    from services.telemetry import load_embeddings
 
     ids = df["interaction_id"].astype(str).tolist()
     X = load_embeddings(conn, ids)
@@ -129,7 +129,7 @@ def _map(df: pd.DataFrame, clusters: Clusters) -> go.Figure | None:
 def _compute() -> Dashboard:
     from analytics.charts import failures_over_time_chart, latency_chart, priority_chart, to_plotly
     from analytics.timeseries import compute_trends
-    from tools.data import load_interactions, pooled
+    from services.telemetry import load_interactions, pooled
 
     notes: list[str] = []
     with pooled() as conn:
@@ -154,7 +154,7 @@ def _compute() -> Dashboard:
 
 
 def _data_key() -> str:
-    from tools.data import pooled
+    from services.telemetry import pooled
 
     with pooled() as conn:
         row = conn.execute("SELECT count(*) AS n, max(timestamp_utc) AS last FROM interactions").fetchone()

@@ -78,7 +78,7 @@ def dataset_builder(
     project: str | None = typer.Option(None, "--project", help="Also version the dataset in this MLflow project."),
 ) -> None:
     """Build a validated dataset for a target: {"target": {"name", "version"}, "n", "feedback", "seeds"}."""
-    from agents.dataset_builder import RevisionNotUnderstood, build_dataset, log_dataset
+    from agents.dataset_builder.agent import RevisionNotUnderstood, build_dataset, log_dataset
     from agents.targets import target_from_spec
 
     req = _validate(TypeAdapter(DatasetBuilderRequest), _read(input_path), "dataset_builder")
@@ -101,7 +101,7 @@ def simulator(
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="JSONL of finished traces: resume from it."),
 ) -> None:
     """Simulate conversations: {"dataset", "target", "seeds": [0, 1], "max_turns": 6} -> list of traces."""
-    from agents.simulator import JsonlCheckpoint, simulate
+    from agents.simulator.agent import JsonlCheckpoint, simulate
     from agents.targets import target_from_spec
 
     req = _validate(TypeAdapter(SimulatorRequest), _read(input_path), "simulator")
@@ -124,7 +124,7 @@ def simulator(
 @agent_app.command("judge")
 def judge_cmd(input_path: str = INPUT, output: str = OUTPUT) -> None:
     """Judge traces: a JSON list of {"scenario", "trace"} -> a JSON list of judgments."""
-    from agents.judge import judge
+    from agents.judge.agent import judge
 
     items = _validate(TypeAdapter(list[JudgeInput]), _read(input_path), "judge")
     _write(output, judge(items))
@@ -139,7 +139,7 @@ def eval_judge(
     regenerate: bool = typer.Option(False, "--regenerate", help="Rewrite the labelled file from its generator."),
 ) -> None:
     """Measure the judge's agreement with labels known by construction."""
-    from agents.judge_eval import DEFAULT_PATH, judge_agreement, make_labelled_traces
+    from agents.judge.agreement import DEFAULT_PATH, judge_agreement, make_labelled_traces
 
     path = file or DEFAULT_PATH
     if regenerate:

@@ -102,8 +102,8 @@ def run_cmd(
 ) -> None:
     """Cluster the stored interaction embeddings, rank the clusters, draw the maps and write the report."""
     from core.bootstrap import open_database
-    from tools.analytics_run import DEFAULT_FAILURE_WEIGHT, RunOptions, run_analysis
-    from tools.analytics_store import find_answer_key
+    from services.analytics_runs import DEFAULT_FAILURE_WEIGHT, RunOptions, run_analysis
+    from services.analytics_store import find_answer_key
 
     if method not in ("kmeans", "hdbscan"):
         fail("--method must be kmeans or hdbscan", as_json=as_json)

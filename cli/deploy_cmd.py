@@ -14,7 +14,7 @@ DEFAULT_NAME = "opsgraph-support-agent"
 def status(name: str = typer.Option(DEFAULT_NAME), as_json: bool = typer.Option(False, "--json")) -> None:
     """The champion and challenger versions."""
     from core.tracking import configure_mlflow
-    from tools.registry import CHALLENGER, alias_version, champion
+    from services.model_registry import CHALLENGER, alias_version, champion
 
     configure_mlflow()
     out = {"name": name, "champion": champion(name), "challenger": alias_version(name, CHALLENGER)}
@@ -26,7 +26,7 @@ def rollback_cmd(name: str = typer.Option(DEFAULT_NAME), project: str = typer.Op
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Restore the previous champion (recorded when the current one was promoted)."""
     from core.tracking import configure_mlflow
-    from tools.registry import rollback
+    from services.model_registry import rollback
 
     configure_mlflow()
     try:

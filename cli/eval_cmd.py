@@ -10,10 +10,11 @@ from rich.columns import Columns
 from rich.console import Console
 from rich.table import Table
 
+from agents.registry import AGENTS
 from cli.common import emit_json, fail
 
 if TYPE_CHECKING:
-    from agents.routing_eval import RoutingReport
+    from agents.routing.evaluation import RoutingReport
 
 eval_app = typer.Typer(help="Offline evaluations: how well opsgraph itself works.", no_args_is_help=True)
 out = Console()
@@ -23,8 +24,7 @@ out = Console()
 def eval_main() -> None:
     """Offline evaluations: how well opsgraph itself works."""
 
-_SHORT = {"failure": "fail", "performance": "perf", "general": "gen", "dataset_builder": "data", "simulator": "sim",
-          "judge": "judge", "analyst": "anlst", "comparator": "cmp", "feedback": "fdbk"}
+_SHORT: dict[str, str] = {spec.name: spec.short for spec in AGENTS}
 
 
 def _metrics_table(ours: RoutingReport, base: RoutingReport) -> Table:
@@ -65,9 +65,10 @@ def routing(
     show_errors: bool = typer.Option(False, "--errors", help="Also list the router's misroutes."),
 ) -> None:
     """Score the router and the keyword baseline on a labelled set of requests."""
-    from agents.keyword_router import keyword_route
-    from agents.router import load_router
-    from agents.routing_eval import RoutingDataError, evaluate, load_jsonl
+    from agents.routing.evaluation import evaluate
+    from agents.routing.examples import RoutingDataError, load_jsonl
+    from agents.routing.keyword_baseline import keyword_route
+    from agents.routing.router import load_router
 
     try:
         examples = load_jsonl(file)

@@ -71,7 +71,7 @@ class FeedbackRequest(_Request):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, v: Any) -> datetime:
-        from agents.feedback import as_utc
+        from agents.feedback.agent import as_utc
 
         try:
             return as_utc(v)
@@ -139,7 +139,7 @@ def log_once(project: str, stage: str, text: str, log: Callable[[], str]) -> str
 
 def analyst_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | None = PROJECT) -> None:
     """What to expect from an agent: {"dataset", "judgments", "question"?} -> the analyst report (+ answer)."""
-    from agents.analyst import analyze, answer_followup, log_analyst_report
+    from agents.analyst.agent import analyze, answer_followup, log_analyst_report
 
     req = _validate(AnalystRequest, _read(input_path), "analyst")
     known = {s.id for s in req.dataset.scenarios}
@@ -157,7 +157,7 @@ def analyst_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | No
 
 def comparator_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | None = PROJECT) -> None:
     """Compare two judged runs: {"dataset", "a": {"label", "judgments"}, "b": {...}} -> the comparison report."""
-    from agents.comparator import compare_runs, log_comparison
+    from agents.comparator.agent import compare_runs, log_comparison
 
     req = _validate(ComparatorRequest, _read(input_path), "comparator")
     try:
@@ -175,7 +175,7 @@ def comparator_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str |
 
 def feedback_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | None = PROJECT) -> None:
     """Production feedback from the telemetry: {"start", "end", "model_name"?, "use_case"?} -> the report."""
-    from agents.feedback import collect_feedback, log_feedback_report
+    from agents.feedback.agent import collect_feedback, log_feedback_report
     from core.bootstrap import open_database
     from core.db import DatabaseError
 
@@ -206,7 +206,7 @@ def eval_agents(
     markdown: bool = typer.Option(False, "--markdown", help="Write the Markdown report instead of JSON."),
 ) -> None:
     """Agents report (self-evaluation): runs, errors, durations, cost, determinism, rubric adherence."""
-    from agents.self_eval import agents_report
+    from agents.agents_report import agents_report
 
     result = agents_report(project, probes=probes)
     console.print(f"agents report logged: run {result['run_id']}")

@@ -24,6 +24,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 app = typer.Typer(help="opsgraph: LLM operations from telemetry to approved deployments.", no_args_is_help=True)
+
+
+@app.callback()
+def start() -> None:
+    """opsgraph: LLM operations from telemetry to approved deployments."""
+    from agents.setup import register_offline_handlers
+
+    register_offline_handlers()
+
+
 app.command("doctor")(doctor)
 app.command("demo")(demo)
 app.command("ask")(ask_cmd)

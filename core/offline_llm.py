@@ -1,14 +1,16 @@
 """The offline provider: a deterministic chat model that reasons from the evidence in its messages.
 
 It is a real langchain-core ``BaseChatModel`` (``bind_tools``, ``with_structured_output``) so agents use one
-code path for every provider. What it answers is computed by handlers the agents register:
+code path for every provider. What it answers is computed by handlers that the entry points register once, with
+``agents.setup.register_offline_handlers`` (this module never imports the agents):
 
 - structured handlers, one per output schema (keyed by the schema's name): ``messages -> schema instance``;
 - tool planners, one per agent: ``(messages, bound tool names) -> tool calls or None``;
 - text handlers, one per agent: ``messages -> str``.
 
 Without a handler it composes a plain answer from the tool results and data it was given. Every message it
-produces carries ``provider: offline`` in its ``response_metadata``.
+produces carries ``provider: offline`` in its ``response_metadata``, and ``offline_handler``: the qualified name of
+the handler that answered (``fallback`` for the plain answer).
 """
 
 from __future__ import annotations
@@ -55,6 +57,23 @@ def register_tool_planner(agent: str, planner: ToolPlanner) -> None:
 def register_text_handler(agent: str, handler: TextHandler) -> None:
     """Register how the offline model writes free text for ``agent``."""
     _TEXT[agent] = handler
+
+
+def handler_name(handler: Callable[..., Any]) -> str:
+    """``module.qualname`` of a handler: which agent's code answered."""
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def registered_handlers() -> dict[str, dict[str, str]]:
+    """What is registered now: ``{"structured" | "planner" | "text": {key: handler name}}``."""
+    return {kind: {key: handler_name(h) for key, h in table.items()}
+            for kind, table in (("structured", _STRUCTURED), ("planner", _PLANNERS), ("text", _TEXT))}
+
+
+def clear_handlers() -> None:
+    """Forget every registered handler (tests use it to start from nothing)."""
+    for table in (_STRUCTURED, _PLANNERS, _TEXT):
+        table.clear()  # type: ignore[attr-defined]
 
 
 def _call_id(name: str, args: dict[str, Any]) -> str:
@@ -126,13 +145,14 @@ class OfflineChatModel(BaseChatModel):
     ) -> ChatResult:
         tools: list[dict[str, Any]] = kwargs.get("tools") or []
         tool_choice = kwargs.get("tool_choice")
-        message = self._respond(messages, tools, tool_choice)
-        message.response_metadata.update({"provider": "offline", "model_name": OFFLINE_MODEL_NAME})
+        message, handler = self._respond(messages, tools, tool_choice)
+        message.response_metadata.update({"provider": "offline", "model_name": OFFLINE_MODEL_NAME,
+                                          "offline_handler": handler})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _respond(
         self, messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice: str | None
-    ) -> AIMessage:
+    ) -> tuple[AIMessage, str]:
         names = _tool_names(tools)
         forced = [n for n in names if tool_choice in ("any", "required", n)] if tool_choice else []
         structured = [n for n in forced if n in _STRUCTURED]
@@ -140,28 +160,28 @@ class OfflineChatModel(BaseChatModel):
             name = structured[0]
             result = _STRUCTURED[name](messages)
             args = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-            return AIMessage(content="", tool_calls=[ToolCall(name=name, args=args, id=_call_id(name, args))])
-        if forced:  # a call is required and no schema handler exists: the agent's planner must choose
-            calls = self._plan(messages, names)
-            if not calls:
-                raise OfflineHandlerMissing(
-                    f"the offline model has no handler for {forced}; register one with "
-                    "core.offline_llm.register_structured_handler or a tool planner for this agent"
-                )
-            return AIMessage(content="", tool_calls=calls)
-        if names:
-            calls = self._plan(messages, names)
-            if calls:
-                return AIMessage(content="", tool_calls=calls)
-        return AIMessage(content=self._text(messages))
-
-    def _plan(self, messages: list[BaseMessage], names: list[str]) -> list[ToolCall]:
+            message = AIMessage(content="", tool_calls=[ToolCall(name=name, args=args, id=_call_id(name, args))])
+            return message, handler_name(_STRUCTURED[name])
         planner = _PLANNERS.get(self.agent or "")
+        if forced:  # a call is required and no schema handler exists: the agent's planner must choose
+            calls = self._plan(planner, messages, names)
+            if not calls or planner is None:
+                raise OfflineHandlerMissing(
+                    f"the offline model has no handler for {forced} (agent {self.agent!r}); the entry point must "
+                    "call agents.setup.register_offline_handlers() before using the offline model"
+                )
+            return AIMessage(content="", tool_calls=calls), handler_name(planner)
+        if names and planner is not None:
+            calls = self._plan(planner, messages, names)
+            if calls:
+                return AIMessage(content="", tool_calls=calls), handler_name(planner)
+        text = _TEXT.get(self.agent or "")
+        body = text(messages) if text else evidence_summary(messages)
+        note = "\n\n(offline reasoner: composed from the evidence above, no hosted model was used)"
+        return AIMessage(content=body + note), handler_name(text) if text else "fallback"
+
+    @staticmethod
+    def _plan(planner: ToolPlanner | None, messages: list[BaseMessage], names: list[str]) -> list[ToolCall]:
         calls = planner(messages, names) if planner else None
         return [ToolCall(name=c["name"], args=c["args"], id=c.get("id") or _call_id(c["name"], c["args"]))
                 for c in calls or []]
-
-    def _text(self, messages: list[BaseMessage]) -> str:
-        handler = _TEXT.get(self.agent or "")
-        body = handler(messages) if handler else evidence_summary(messages)
-        return f"{body}\n\n(offline reasoner: composed from the evidence above, no hosted model was used)"

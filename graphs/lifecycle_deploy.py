@@ -29,7 +29,7 @@ def step_metrics(state: LifecycleState) -> dict[str, float]:
 def deploy_stage(state: LifecycleState) -> dict[str, Any]:
     """Deployment: register the candidate (full config, loadable pyfunc) and mark it challenger; plan the rollout."""
     from agents.targets import get_target
-    from tools.registry import CHALLENGER, RolloutPlan, champion, register_agent, set_alias
+    from services.model_registry import CHALLENGER, RolloutPlan, champion, register_agent, set_alias
 
     ref = state.get("candidate") or {"name": "support", "version": "v2"}
     meta = get_target(**ref).metadata
@@ -49,7 +49,7 @@ def deploy_stage(state: LifecycleState) -> dict[str, Any]:
 def rollout_step(state: LifecycleState) -> dict[str, Any]:
     """After an approved rollout gate: advance the plan (a guardrail breach halts it); at 100 % promote to champion.
     After a rejected one, or a halt: withdraw the candidate, so the previous champion serves all traffic again."""
-    from tools.registry import RolloutPlan, promote_to_champion, withdraw_challenger
+    from services.model_registry import RolloutPlan, promote_to_champion, withdraw_challenger
 
     dep = dict(state["deployment"])
     plan = RolloutPlan.model_validate(dep["plan"])
@@ -76,7 +76,7 @@ def feedback_stage(state: LifecycleState) -> dict[str, Any]:
     proposed scenarios for the next dataset."""
     import datetime as dt
 
-    from agents.feedback import collect_feedback, log_feedback_report, scenarios_for_dataset
+    from agents.feedback.agent import collect_feedback, log_feedback_report, scenarios_for_dataset
     from core.bootstrap import open_database
 
     db = open_database()

@@ -35,7 +35,7 @@ def _dataset(state: LifecycleState) -> Dataset:
 
 def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
     """Dataset: propose (or revise on the person's instructions) scenarios for the candidate; version in MLflow."""
-    from agents.dataset_builder import build_dataset, log_dataset, revise_dataset
+    from agents.dataset_builder.agent import build_dataset, log_dataset, revise_dataset
     from agents.targets import get_target
 
     target = get_target(**_agent(state, "candidate"))
@@ -55,7 +55,7 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
 
 def simulate_stage(state: LifecycleState) -> dict[str, Any]:
     """Simulation: multi-turn conversations of every scenario x seed against the candidate and the baseline."""
-    from agents.simulator import JsonlCheckpoint, log_traces, simulate
+    from agents.simulator.agent import JsonlCheckpoint, log_traces, simulate
     from agents.targets import get_target
 
     ds = _dataset(state)
@@ -76,7 +76,7 @@ def simulate_stage(state: LifecycleState) -> dict[str, Any]:
 
 def judge_stage(state: LifecycleState) -> dict[str, Any]:
     """Judging: score every trace against its scenario's expected behaviour with the rubric."""
-    from agents.judge import judge, log_judgments
+    from agents.judge.agent import judge, log_judgments
 
     ds = _dataset(state)
     scenarios = {s.id: s for s in ds.scenarios}
@@ -97,7 +97,7 @@ def _judgments(state: LifecycleState, role: str) -> list[Judgment]:
 
 def analyze_stage(state: LifecycleState) -> dict[str, Any]:
     """Analytics: what to expect from the candidate in production (pass rate with CI, breakdowns, reasons)."""
-    from agents.analyst import analyze, log_analyst_report
+    from agents.analyst.agent import analyze, log_analyst_report
 
     ds = _dataset(state)
     ref = _agent(state, "candidate")
@@ -110,7 +110,7 @@ def analyze_stage(state: LifecycleState) -> dict[str, Any]:
 
 def compare_stage(state: LifecycleState) -> dict[str, Any]:
     """Comparison: candidate vs baseline on the same scenarios and seeds, with paired statistics."""
-    from agents.comparator import compare_runs, log_comparison
+    from agents.comparator.agent import compare_runs, log_comparison
 
     ds = _dataset(state)
     a, b = _agent(state, "baseline"), _agent(state, "candidate")

@@ -1,31 +1,25 @@
 """The supervisor: routes each request to one of nine agents and returns its structured answer.
 
 Routing is a structured output of the chat model when a hosted model is configured, and offline the trained
-classifier in :mod:`agents.router` (explicit commands such as ``/failure`` win). Only the user's request is
+classifier in :mod:`agents.routing.router` (explicit commands such as ``/failure`` win). Only the user's request is
 routed: retrieved log text never reaches the router. A short follow-up ("and for gpt-4.1?") stays with the
 previous agent and inherits its filters.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 
-from agents.entities import is_follow_up, resolve_entities
+from agents.debugging.entities import is_follow_up, resolve_entities
 from agents.prompts import load_prompt
-from agents.router import AGENTS, RouteDecision, load_router
+from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, AgentName, get_agent
+from agents.routing.models import RouteDecision
+from agents.routing.router import load_router
 from core.providers import get_chat_model, llm_provider
 from graphs.state import SupervisorInput, SupervisorOutput, SupervisorState
-
-AgentNode = Literal["failure", "performance", "general", "dataset_builder", "simulator", "judge", "analyst",
-                    "comparator", "feedback"]
-LIFECYCLE_COMMANDS = {
-    "dataset_builder": "opsgraph stage dataset --project P", "simulator": "opsgraph stage simulate --project P",
-    "judge": "opsgraph stage judge --project P", "analyst": "opsgraph stage analyze --project P",
-    "comparator": "opsgraph stage compare --project P", "feedback": "opsgraph stage feedback --project P",
-}
 
 
 def _question(state: SupervisorState) -> str:
@@ -48,16 +42,15 @@ def route_request(state: SupervisorState) -> dict[str, Any]:
     return {"route": decision.model_dump()}
 
 
-def route_to_agent(state: SupervisorState) -> AgentNode:
+def route_to_agent(state: SupervisorState) -> AgentName:
     """Edge: the node of the chosen agent."""
     agent = state["route"]["agent"]
-    return agent if agent in AGENTS else "general"  # type: ignore[return-value]
+    return agent if agent in AGENT_NAMES else DEFAULT_AGENT  # type: ignore[no-any-return]
 
 
 def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
     def run_agent(state: SupervisorState) -> dict[str, Any]:
-        from agents.diagnostic import run_diagnostic_agent
-
+        run_diagnostic_agent = get_agent(agent).build()
         question = _question(state)
         context = state.get("context") or {}
         history = [m for m in state.get("messages", []) if isinstance(m, HumanMessage | AIMessage)][-8:]
@@ -76,7 +69,7 @@ def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
 def _lifecycle_node(agent: str):  # type: ignore[no-untyped-def]
     def answer_lifecycle(state: SupervisorState) -> dict[str, Any]:
         text = (f"The {agent} stage is not available from this chat yet. It runs in the evaluation lifecycle: "
-                f"`{LIFECYCLE_COMMANDS[agent]}` (or `opsgraph pipeline run`).")
+                f"`{get_agent(agent).command}` (or `opsgraph pipeline run`).")
         return {"answer": {"agent": agent, "kind": "notice", "text": text},
                 "messages": [AIMessage(content=text, name=agent)], "context": {"agent": agent}}
     answer_lifecycle.__name__ = f"run_{agent}_agent"
@@ -88,10 +81,10 @@ def build_supervisor() -> StateGraph:
     """The supervisor graph builder (compile it with a checkpointer, or without for the LangGraph server)."""
     graph = StateGraph(SupervisorState, input_schema=SupervisorInput, output_schema=SupervisorOutput)
     graph.add_node("route_request", route_request)
-    for agent in AGENTS:
-        node = _diagnostic_node(agent) if agent in ("failure", "performance", "general") else _lifecycle_node(agent)
-        graph.add_node(agent, node)
-        graph.add_edge(agent, END)
+    for spec in AGENTS:
+        node = _diagnostic_node(spec.name) if spec.kind == "debugging" else _lifecycle_node(spec.name)
+        graph.add_node(spec.name, node)
+        graph.add_edge(spec.name, END)
     graph.add_edge(START, "route_request")
-    graph.add_conditional_edges("route_request", route_to_agent, list(AGENTS))
+    graph.add_conditional_edges("route_request", route_to_agent, list(AGENT_NAMES))
     return graph

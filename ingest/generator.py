@@ -10,7 +10,7 @@
   ``answer_key_labels.csv`` (interaction_id, incident_id or ``none``). The real-schema CSVs never get extra
   columns.
 
-Planted failure structure (details and exact parameters in :mod:`ingest.incidents`):
+Planted failure structure (details and exact parameters in :mod:`ingest.planted_incidents`):
 
 - INC-001: 2025-03-18..2025-03-24, ``llama-3.1-70b`` latency x3 and 50% ``latency_timeout``;
 - INC-002: 2025-04-08..2025-04-21, requests using ``sql_query`` fail with ``tool_error`` (p = 0.6), tools_used
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.formulas import id_width
-from ingest.incidents import INCIDENTS
+from ingest.planted_incidents import INCIDENTS
 from ingest.population import make_population
 from ingest.rows import Block, make_block
 from ingest.schema import TABLES

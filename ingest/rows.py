@@ -4,7 +4,7 @@ Baseline behaviour (fitted to the real summaries): models are uniform; failures 
 and tool use (tool users fail about twice as often, largely through ``tool_error``); successful requests get
 quality ~0.80 and feedback mostly positive, failed ones ~0.53 and mostly negative; about 55% of requests carry
 feedback; escalations and retries are far more likely after a failure. The planted incidents of
-:mod:`ingest.incidents` are applied on top.
+:mod:`ingest.planted_incidents` are applied on top.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from ingest.formulas import (
     prompt_to_completion_ratio,
     tokens_per_second,
 )
-from ingest.incidents import (
+from ingest.planted_incidents import (
     HALLUCINATION_CLUSTER,
     LATENCY_REGRESSION,
     SAFETY_CLUSTER,

@@ -16,6 +16,14 @@ for _var in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "DATABASE_URL", "MLFLOW_TRACKIN
     os.environ.pop(_var, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_handlers() -> None:
+    """Register the offline model's handlers once, as every entry point does at start-up."""
+    from agents.setup import register_offline_handlers
+
+    register_offline_handlers()
+
+
 @pytest.fixture(scope="session")
 def opsgraph_home() -> Iterator[Path]:
     """A data dir for the whole session (embedded Postgres + MLflow); the server is stopped at the end.

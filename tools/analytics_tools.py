@@ -1,7 +1,7 @@
 """LangChain tools over the analytics runs: cluster, describe, re-rank, project, and the top failure clusters.
 
 Each tool validates its arguments, makes one call and returns compact JSON-serialisable data. Runs are persisted
-(:mod:`tools.analytics_store`); every tool except ``cluster_interactions`` reads the latest run, and
+(:mod:`services.analytics_store`); every tool except ``cluster_interactions`` reads the latest run, and
 ``top_failure_clusters`` runs one first when none exists. Tool runs use PCA only (UMAP costs ~30 s of JIT on a
 process's first call); ``project_embeddings(method="umap")`` computes and stores UMAP coordinates on demand.
 """
@@ -17,9 +17,9 @@ from analytics.projection import configure_numba_cache, umap_reduce
 from analytics.ranking import STRATEGIES
 from analytics.ranking import rank_clusters as rank_profiles
 from core.settings import get_settings
-from tools.analytics_run import RunOptions, run_analysis
-from tools.analytics_store import by_count, cluster_member_ids, get_run, profile_from_json, run_points, store_umap
-from tools.data import load_embeddings, pooled
+from services.analytics_runs import RunOptions, run_analysis
+from services.analytics_store import by_count, cluster_member_ids, get_run, profile_from_json, run_points, store_umap
+from services.telemetry import load_embeddings, pooled
 
 MAX_TOP = 50
 MAX_SAMPLE = 5000

@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 from langchain_core.tools import BaseTool, tool
 
-from analytics.incidents import detect_incidents
+from analytics.incident_detection import detect_incidents
 from analytics.scan import scan_incidents
 from analytics.timeseries import cost_by_model, latency_by_model, overall_summary, records
-from tools.data import example_ids, load_interactions, pooled
-from tools.retrieval import SearchFilters, search_similar, similar_incidents
+from services.retrieval import SearchFilters, search_similar, similar_incidents
+from services.telemetry import example_ids, load_interactions, pooled
 
 _cache: dict[str, Any] = {}
 _cache_lock = Lock()

@@ -16,23 +16,29 @@ from core.contracts import AgentRef, TargetSpec
 _FACTORIES: dict[tuple[str, str], Callable[[], TargetAgent]] = {}
 
 
+def _builtin(name: str, version: str) -> Callable[[], TargetAgent] | None:
+    if name == SupportAgent.name and version in DESCRIPTIONS:
+        return lambda: SupportAgent(version)
+    return None
+
+
 def register_target(name: str, version: str, factory: Callable[[], TargetAgent]) -> None:
-    """Register a factory for the target ``name``/``version`` (created on demand, never at import)."""
+    """Register a factory for the target ``name``/``version`` (created on demand), next to the sample agents."""
     _FACTORIES[(name, version)] = factory
 
 
 def list_targets() -> list[AgentRef]:
-    """Every registered target, sorted by name and version."""
-    return [AgentRef(name=n, version=v) for n, v in sorted(_FACTORIES)]
+    """Every known target (the sample support agents and the registered ones), sorted by name and version."""
+    known = {(SupportAgent.name, v) for v in DESCRIPTIONS} | set(_FACTORIES)
+    return [AgentRef(name=n, version=v) for n, v in sorted(known)]
 
 
 def get_target(name: str, version: str) -> TargetAgent:
-    """The registered target ``name``/``version``; a clear KeyError names the known ones."""
-    try:
-        factory = _FACTORIES[(name, version)]
-    except KeyError:
+    """The target ``name``/``version``; a clear KeyError names the known ones."""
+    factory = _FACTORIES.get((name, version)) or _builtin(name, version)
+    if factory is None:
         known = ", ".join(r.id for r in list_targets())
-        raise KeyError(f"no target {name}@{version}; registered targets: {known}") from None
+        raise KeyError(f"no target {name}@{version}; registered targets: {known}")
     return factory()
 
 
@@ -51,9 +57,6 @@ def target_from_spec(spec: TargetSpec) -> TargetAgent:
     obj = import_ref(spec.ref)
     return CallableTarget(obj, meta) if spec.kind == "callable" else GraphTarget(obj, meta)
 
-
-for _v in DESCRIPTIONS:
-    register_target(SupportAgent.name, _v, lambda v=_v: SupportAgent(v))  # type: ignore[misc]
 
 __all__ = ["CallableTarget", "GraphTarget", "OpenAICompatibleTarget", "SupportAgent", "TargetAgent",
            "TargetMetadata", "get_target", "list_targets", "register_target", "target_from_spec"]

@@ -2,9 +2,9 @@
 
 Both send their system prompt (``agents/prompts/support_v1.md`` / ``support_v2.md``) and the conversation to
 ``get_chat_model(agent="support_v1" | "support_v2")``: Gemini when a key is configured, otherwise the offline
-provider, whose text handler (``support_policy.support_reply``) derives the reply from that same prompt and
-conversation. Offline the latency is modelled (deterministic); with a hosted model it is measured.
-"""
+provider, whose text handler (``support_policy.support_reply``, registered by ``agents.targets.offline``) derives the
+reply from that same prompt and conversation. Offline the latency is modelled (deterministic); with a hosted model it
+is measured."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.prompts import load_prompt
 from agents.targets.base import TargetAgent, TargetMetadata, estimate_tokens, measured_turn, modelled_latency_ms
-from agents.targets.support_policy import support_reply
 from core.contracts import Turn
-from core.offline_llm import OFFLINE_MODEL_NAME, register_text_handler
+from core.offline_llm import OFFLINE_MODEL_NAME
 from core.providers import get_chat_model, llm_provider
 from core.settings import get_settings
 
@@ -29,10 +28,6 @@ DESCRIPTIONS = {
           "account access and password resets, data export, cancellations and troubleshooting. v2 verifies the "
           "order id before refunds, hands off to a human on request, cites policies and keeps replies short.",
 }
-
-for _version in DESCRIPTIONS:
-    register_text_handler(f"support_{_version}", support_reply)
-
 
 class SupportAgent(TargetAgent):
     """A sample support agent; ``version`` selects the prompt (``support_<version>.md``)."""

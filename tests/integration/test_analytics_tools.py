@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import tools.analytics_tools as T
 from cli.analytics_cmd import analytics_app
-from tools.analytics_eval import LABELS_FILE
-from tools.analytics_run import AnalyticsRun, RunOptions, run_analysis
-from tools.analytics_store import find_answer_key, get_run
+from services.analytics_runs import AnalyticsRun, RunOptions, run_analysis
+from services.analytics_store import find_answer_key, get_run
+from services.answer_key import LABELS_FILE
 
 pytestmark = pytest.mark.integration
 

@@ -80,7 +80,7 @@ def test_revise_and_reject_send_the_work_back(sample_db) -> None:  # type: ignor
 def test_pipeline_end_to_end_champion_and_rollback(sample_db) -> None:  # type: ignore[no-untyped-def]
     import mlflow
 
-    from tools.registry import champion
+    from services.model_registry import champion
 
     project = f"p-{uuid.uuid4().hex[:6]}"
     name = f"agent-{project}"

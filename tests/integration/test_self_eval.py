@@ -10,13 +10,13 @@ import pytest
 from typer import Typer
 from typer.testing import CliRunner
 
-from agents.analyst import analyze, log_analyst_report
-from agents.comparator import compare_runs, log_comparison
-from agents.dataset_builder import build_dataset, log_dataset
-from agents.judge import judge, log_judgments
-from agents.judge_eval import judge_agreement
-from agents.self_eval import agents_report
-from agents.simulator import log_traces, simulate
+from agents.agents_report import agents_report
+from agents.analyst.agent import analyze, log_analyst_report
+from agents.comparator.agent import compare_runs, log_comparison
+from agents.dataset_builder.agent import build_dataset, log_dataset
+from agents.judge.agent import judge, log_judgments
+from agents.judge.agreement import judge_agreement
+from agents.simulator.agent import log_traces, simulate
 from agents.targets import get_target
 from cli.lifecycle_agents_cmd import eval_agents
 from core.contracts import JudgeInput

@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from typer import Typer
 from typer.testing import CliRunner
 
-import agents.analyst as analyst_mod
-from agents.analyst import AnalystReport, analyze, answer_followup, log_analyst_report
-from agents.dataset_builder import build_dataset, revise_dataset
-from agents.judge import judge
-from agents.simulator import simulate
+import agents.analyst.agent as analyst_mod
+from agents.analyst.agent import AnalystReport, analyze, answer_followup, log_analyst_report
+from agents.dataset_builder.agent import build_dataset, revise_dataset
+from agents.judge.agent import judge
+from agents.simulator.agent import simulate
 from agents.targets import get_target
 from cli.lifecycle_agents_cmd import analyst_cmd
 from core.contracts import Dataset, JudgeInput, Judgment

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from analytics.cluster_scoring import adjusted_rand, evaluate_clusters, purity
 from analytics.clustering import ClusterResult, hdbscan_clusters, kmeans_auto
-from analytics.evaluation import adjusted_rand, evaluate_clusters, purity
 from analytics.synthetic import PlantedDataset, make_planted_dataset
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from analytics.charts import standard_charts, write_chart, write_charts
+from analytics.cluster_metadata import CLUSTER_METADATA_VERSION, cluster_metadata, validate_cluster_metadata
 from analytics.clustering import ClusterResult, kmeans_auto
-from analytics.contracts import CLUSTER_METADATA_VERSION, cluster_metadata, validate_cluster_metadata
-from analytics.incidents import Incident, detect_incidents
+from analytics.incident_detection import Incident, detect_incidents
 from analytics.narrative import compose_narrative
 from analytics.projection import pca_reduce
 from analytics.ranking import RankedCluster, rank_clusters

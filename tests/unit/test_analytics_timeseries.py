@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.incidents import DetectorSettings, detect_incidents, poisson_tail
+from analytics.incident_detection import DetectorSettings, detect_incidents, poisson_tail
 from analytics.synthetic import PlantedDataset, make_planted_dataset
 from analytics.timeseries import compute_trends, cost_by_model, failures_over_time, latency_by_model
 

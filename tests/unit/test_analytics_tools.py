@@ -1,5 +1,5 @@
 """Analytics run and the analytics tools on small real data: the planted synthetic data set through the pure path
-(:func:`tools.analytics_run.analyse`), with the tools' database access replaced by the in-memory run."""
+(:func:`services.analytics_runs.analyse`), with the tools' database access replaced by the in-memory run."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 
 import tools.analytics_tools as T
-from analytics.contracts import validate_cluster_metadata
+from analytics.cluster_metadata import validate_cluster_metadata
 from analytics.projection import umap_reduce
 from analytics.ranking import rank_clusters
 from analytics.semantics import describe_clusters
 from analytics.synthetic import PlantedDataset, make_planted_dataset
 from cli.analytics_cmd import _parse_k, summarise
-from tools.analytics_eval import score_against_key
-from tools.analytics_llm import offline_name
-from tools.analytics_run import AnalyticsRun, RunOptions, analyse, clustering_space, profile
-from tools.analytics_store import by_count, profile_from_json, profile_to_json
+from services.analytics_runs import AnalyticsRun, RunOptions, analyse, clustering_space, profile
+from services.analytics_store import by_count, profile_from_json, profile_to_json
+from services.answer_key import score_against_key
+from services.cluster_naming_offline import offline_name
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)

@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from typer import Typer
 from typer.testing import CliRunner
 
-import agents.comparator as comparator_mod
-from agents.comparator import compare_runs, log_comparison
-from agents.dataset_builder import build_dataset
-from agents.judge import judge
-from agents.simulator import simulate
+import agents.comparator.agent as comparator_mod
+from agents.comparator.agent import compare_runs, log_comparison
+from agents.dataset_builder.agent import build_dataset
+from agents.judge.agent import judge
+from agents.simulator.agent import simulate
 from agents.targets import get_target
 from cli.lifecycle_agents_cmd import comparator_cmd
 from core.contracts import Dataset, JudgeInput, Judgment

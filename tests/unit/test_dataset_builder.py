@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.dataset_builder import (
+from agents.dataset_builder.agent import (
     RevisionNotUnderstood,
     build_dataset,
     load_dataset,

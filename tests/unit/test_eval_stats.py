@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analytics.eval_report import analyst_report, comparison_report
-from analytics.eval_stats import (
+from analytics.judgment_reports import analyst_report, comparison_report
+from analytics.judgment_stats import (
     aggregate_judgments,
     compare,
     holm,

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-import agents.feedback as feedback_mod
-from agents.dataset_builder import build_dataset
-from agents.feedback import (
+import agents.feedback.agent as feedback_mod
+from agents.dataset_builder.agent import build_dataset
+from agents.feedback.agent import (
     FeedbackReport,
     FeedbackScenarioDraft,
     ScenarioIdea,

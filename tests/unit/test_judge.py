@@ -13,12 +13,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableLambda
 from typer.testing import CliRunner
 
-import agents.judge as judge_mod
-from agents.dataset_builder import build_dataset
-from agents.judge import CRITERIA, CriterionVerdict, JudgeVerdict, judge, log_judgments, summarize
-from agents.judge_eval import DEFAULT_PATH, judge_agreement, make_labelled_traces
-from agents.judge_rubric import parse_requirements
-from agents.simulator import simulate
+import agents.judge.agent as judge_mod
+from agents.dataset_builder.agent import build_dataset
+from agents.judge.agent import CRITERIA, CriterionVerdict, JudgeVerdict, judge, log_judgments, summarize
+from agents.judge.agreement import DEFAULT_PATH, judge_agreement, make_labelled_traces
+from agents.judge.rubric import parse_requirements
+from agents.simulator.agent import simulate
 from agents.targets import get_target
 from cli.agent_cmd import agent_app, eval_judge
 from core.contracts import AgentRef, JudgeInput, Scenario, SimulationTrace, Turn

@@ -31,8 +31,6 @@ def _count(messages: Sequence[BaseMessage]) -> WordCount:
     return WordCount(words=len(words), longest=max(words, key=len))
 
 
-register_structured_handler(WordCount, _count)
-
 
 @tool
 def lookup(term: str) -> str:
@@ -47,8 +45,13 @@ def _plan(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] |
     return [ToolCall(name="lookup", args={"term": last.split()[-1]}, id=None)] if "lookup" in names else None
 
 
-register_tool_planner("unit-agent", _plan)
-register_text_handler("unit-agent", lambda msgs: "found " + next(m.text for m in msgs if isinstance(m, ToolMessage)))
+@pytest.fixture(autouse=True)
+def unit_handlers() -> None:
+    """This module's handlers, registered explicitly as an entry point would."""
+    register_structured_handler(WordCount, _count)
+    register_tool_planner("unit-agent", _plan)
+    register_text_handler("unit-agent",
+                          lambda msgs: "found " + next(m.text for m in msgs if isinstance(m, ToolMessage)))
 
 
 def test_structured_output_is_computed_from_the_messages() -> None:

@@ -14,9 +14,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agents.keyword_router import KeywordRouter, keyword_route
-from agents.router import AGENTS, TRAIN_PATH, RouteDecision, Router, clear_router_cache, load_router, parse_command
-from agents.routing_eval import RoutingDataError, evaluate, load_jsonl
+from agents.routing.evaluation import evaluate
+from agents.routing.examples import RoutingDataError, load_jsonl
+from agents.routing.keyword_baseline import KeywordRouter, keyword_route
+from agents.routing.router import (
+    AGENTS,
+    TRAIN_PATH,
+    RouteDecision,
+    Router,
+    clear_router_cache,
+    load_router,
+    parse_command,
+)
 
 EVAL_PATH = Path(__file__).resolve().parents[1] / "data" / "routing_eval.jsonl"
 

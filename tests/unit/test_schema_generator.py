@@ -22,7 +22,7 @@ from ingest.formulas import (
     split_for_session,
 )
 from ingest.generator import ANSWER_KEY, ANSWER_LABELS, generate
-from ingest.incidents import INCIDENTS
+from ingest.planted_incidents import INCIDENTS
 from ingest.schema import TABLES, sql_type
 from ingest.summaries import session_summary, users_summary
 from ingest.texts import INSTRUCTION_TEXTS, PREFIXES, SECURITY_TEMPLATES

@@ -1,0 +1,190 @@
+"""The debugging agents' offline handlers: tool choice from the user's words, and the diagnosis composed from the
+tool results in the messages, never canned.
+
+Causes come from detected incidents (each citing its example interaction ids and its rate or percentile against
+the baseline), or, without incidents, from the failure mix and the retrieved interactions. Fixes come from what
+resolved similar past incidents. Verification restates the numbers that should move back to their baseline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, ToolCall, ToolMessage
+
+from agents.debugging.entities import resolve_entities
+from agents.debugging.models import ConversationContext
+from core.diagnosis import Cause, Diagnosis, Fix
+from core.evidence import request_of
+from core.offline_llm import ToolPlanner, register_structured_handler, register_tool_planner
+
+
+def _results(messages: Sequence[BaseMessage]) -> dict[str, list[Any]]:
+    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+    out: dict[str, list[Any]] = {}
+    for m in messages[last_human:]:
+        if isinstance(m, ToolMessage):
+            try:
+                out.setdefault(m.name or "tool", []).append(json.loads(m.text))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _incident_cause(inc: dict[str, Any]) -> Cause:
+    scope = "all models" if inc["key"] == "all" else f"{inc['dimension']}={inc['key']}"
+    if inc["kind"] == "latency_p95":
+        agg = (f"p95 latency {inc['value']:.0f} ms vs baseline {inc['baseline']:.0f} ms ({scope}, "
+               f"{inc['start']}..{inc['end']}, {inc['n']} requests)")
+        what = f"Latency regression on {scope} from {inc['start']} to {inc['end']}"
+    else:
+        agg = (f"{inc['failure_type']} rate {_pct(inc['value'])} vs baseline {_pct(inc['baseline'])} ({scope}, "
+               f"{inc['start']}..{inc['end']}, {inc['n_events']} of {inc['n']} requests)")
+        what = f"Spike of {inc['failure_type']} on {scope} from {inc['start']} to {inc['end']}"
+    conf = min(0.95, 0.5 + inc["magnitude"] / 20)
+    return Cause(statement=f"{what}: {agg}.", evidence_ids=list(inc.get("example_ids", [])), aggregates=[agg],
+                 confidence=round(conf, 2))
+
+
+def _mix_cause(trend: dict[str, Any], similar_ids: list[str]) -> Cause | None:
+    by_type = trend.get("by_type") or {}
+    if not by_type or not trend.get("rows"):
+        return None
+    top, count = max(by_type.items(), key=lambda kv: kv[1])
+    by_model = trend.get("failure_rate_by_model") or {}
+    worst = max(by_model.items(), key=lambda kv: kv[1]) if by_model else None
+    aggs = [f"failure rate {_pct(trend['failure_rate'])} over {trend['rows']} requests",
+            f"{top}: {count} failures ({_pct(count / trend['rows'])} of requests)"]
+    if worst:
+        aggs.append(f"highest failure rate: {worst[0]} at {_pct(worst[1])}")
+    return Cause(statement=f"No anomalous window was detected; the largest failure type is {top} ({count}).",
+                 evidence_ids=similar_ids[:6], aggregates=aggs, confidence=0.5)
+
+
+def _fixes(res: dict[str, list[Any]]) -> list[Fix]:
+    fixes: list[Fix] = []
+    for found in res.get("find_similar_incidents", []):
+        total = len(found.get("incidents", []))
+        for item in found.get("what_fixed_them", [])[:3]:
+            fixes.append(Fix(action=f"apply '{item['repair_strategy']}'",
+                             based_on=f"{item['resolved']} of {total} most similar past failures were auto-resolved "
+                                      "by it"))
+        outcomes = found.get("resolution_outcomes", {})
+        if not fixes and outcomes:
+            fixes.append(Fix(action="escalate to a human reviewer and add a guard for this pattern",
+                             based_on=f"similar past failures ended as {outcomes}; none was auto-resolved"))
+    return fixes
+
+
+def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
+    """Build a :class:`Diagnosis` from the tool results after the last question."""
+    res = _results(messages)
+    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    incidents = [i for key in ("failure_trends", "latency_report") for r in res.get(key, [])
+                 for i in r.get("incidents", [])]
+    incidents.sort(key=lambda i: -i["magnitude"])
+    similar = [r for rows in res.get("search_similar_interactions", []) for r in rows]
+    similar += [r for f in res.get("find_similar_incidents", []) for r in f.get("incidents", [])]
+    similar_ids = list(dict.fromkeys(r["interaction_id"] for r in similar))
+    causes = [_incident_cause(i) for i in incidents[:3]]
+    if not causes:
+        for trend in res.get("failure_trends", []):
+            mix = _mix_cause(trend, similar_ids)
+            if mix:
+                causes.append(mix)
+    for rep in res.get("latency_report", []):
+        if rep.get("by_model") and not any("latency" in c.statement.lower() for c in causes):
+            slow = rep["by_model"][0]
+            causes.append(Cause(statement=f"Slowest model is {slow['model_name']} (p95 {slow['p95_ms']:.0f} ms).",
+                                aggregates=[f"{m['model_name']}: p50 {m['p50_ms']:.0f} ms, p95 {m['p95_ms']:.0f} ms"
+                                            for m in rep["by_model"][:4]], confidence=0.6))
+    for rep in res.get("cost_report", []):
+        if rep.get("by_model"):
+            top = rep["by_model"][0]
+            causes.append(Cause(statement=f"Largest spend: {top['model_name']} (${top['total_usd']:.2f}).",
+                                aggregates=[f"{m['model_name']}: ${m['total_usd']:.2f} total"
+                                            for m in rep["by_model"][:4]],
+                                confidence=0.6))
+    if similar and not incidents:
+        kinds = Counter(r["failure_type"] for r in similar)
+        causes.append(Cause(statement=f"The {len(similar)} most similar past interactions show {dict(kinds)}.",
+                            evidence_ids=similar_ids[:8], confidence=0.55))
+    fixes = _fixes(res)
+    verification = [
+        (f"after the fix, re-run {'latency_report' if i['kind'] == 'latency_p95' else 'failure_trends'} for "
+         f"{i['key']} on the days after {i['end']}: the value should be back near the baseline "
+         f"({i['baseline']:.0f} ms)" if i["kind"] == "latency_p95" else
+         f"after the fix, re-run failure_trends for {i['key']} on the days after {i['end']}: "
+         f"{i['failure_type']} should be back near {_pct(i['baseline'])}")
+        for i in incidents[:3]]
+    verification.append("re-open the cited interactions' sessions and check that the pattern does not recur")
+    head = causes[0].statement if causes else "the tools returned no evidence for this question"
+    summary = (f"Question: {question.strip()} — strongest finding: {head} "
+               f"({len(incidents)} incident(s) detected, {len(similar_ids)} similar interactions retrieved; "
+               "offline reasoner, composed from the tool results).")
+    return Diagnosis(summary=summary, causes=causes, fixes=fixes, verification=verification)
+
+
+_WINDOW_KEYS = ("model_name", "use_case", "start", "end")
+DIAGNOSTIC_AGENTS = ("failure", "performance", "general")
+
+
+def _question_and_context(messages: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]]:
+    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    try:
+        context = request_of(messages, ConversationContext).model_dump()
+    except LookupError:
+        context = {}
+    return question, context
+
+
+def _has_results(messages: Sequence[BaseMessage]) -> bool:
+    last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
+    return any(isinstance(m, ToolMessage) for m in messages[last_human:])
+
+
+def _call(name: str, args: dict[str, Any]) -> ToolCall:
+    return ToolCall(name=name, args={k: v for k, v in args.items() if v is not None}, id=None)
+
+
+def tool_planner(agent: str) -> ToolPlanner:
+    """The offline model's tool choice for the debugging agent ``agent``: from the user's words, never log text."""
+    def plan(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] | None:
+        if _has_results(messages):
+            return None
+        question, context = _question_and_context(messages)
+        ent = resolve_entities(question, context)
+        window = {k: ent.get(k) for k in _WINDOW_KEYS}
+        query = question
+        if agent == "failure":
+            calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
+                     _call("find_similar_incidents", {"query": query, "model_name": ent.get("model_name"),
+                                                      "failure_type": ent.get("failure_type")})]
+            if ent.get("failure_type") == "latency_timeout":
+                calls.append(_call("latency_report", window))
+        elif agent == "performance":
+            calls = [_call("latency_report", window), _call("cost_report", window)]
+            if any(w in question.lower() for w in ("timeout", "time out", "timing out")):
+                calls.append(_call("failure_trends", window))
+        else:
+            calls = [_call("search_similar_interactions", {"query": query, "k": 8, **window,
+                                                           "failure_type": ent.get("failure_type")}),
+                     _call("failure_trends", window)]
+        return [c for c in calls if c["name"] in names]
+    return plan
+
+
+def register_offline_handlers() -> None:
+    """Register the debugging agents' offline tool planners and the diagnosis handler with the offline model."""
+    for agent in DIAGNOSTIC_AGENTS:
+        register_tool_planner(agent, tool_planner(agent))
+    register_structured_handler(Diagnosis, compose_diagnosis)
+
+

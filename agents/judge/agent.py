@@ -1,0 +1,98 @@
+"""The judge agent: scores each simulated conversation against its scenario's expected behaviour with a rubric.
+
+It asks ``get_chat_model(agent="judge")`` for a structured ``JudgeVerdict`` (per-criterion 1-5 scores with notes
+citing turns, and a rationale) with the prompt ``agents/prompts/judge.md``, which guards against position and
+verbosity bias. Offline the verdict is computed by the rubric checker (``agents.judge.offline``,
+``agents.judge.rubric``). The overall score and the pass decision are computed here for every provider: score =
+rounded mean of the criteria; passed = score >= 4 and no critical criterion (goal_achieved,
+followed_expected_behavior, policy_compliance) scored 2 or lower."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langchain_core.messages import BaseMessage, SystemMessage
+
+from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict
+from agents.prompts import load_prompt
+from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment
+from core.evidence import request_message
+from core.providers import get_chat_model
+
+
+def judge_messages(item: JudgeInput) -> list[BaseMessage]:
+    """The judge prompt and the item as JSON (turns numbered from 1)."""
+    request = JudgeRequest(scenario=item.scenario, trace=item.trace,
+                           numbered_turns=[f"turn {i} ({t.role}): {t.text}" for i, t in enumerate(item.trace.turns, 1)])
+    return [SystemMessage(load_prompt("judge")), request_message(request)]
+
+
+def to_judgment(item: JudgeInput, verdict: JudgeVerdict) -> Judgment:
+    """Combine a verdict into a Judgment: overall score, pass decision, turn-citing rationale."""
+    given = {c.name: c for c in verdict.criteria if c.name in CRITERIA}
+    rubric = {n: CriterionScore(score=given[n].score, notes=given[n].notes, critical=n in CRITICAL) if n in given
+              else CriterionScore(score=1, notes="criterion not scored by the judge model", critical=n in CRITICAL)
+              for n in CRITERIA}
+    mean = sum(c.score for c in rubric.values()) / len(rubric)
+    score = max(1, min(5, int(mean + 0.5)))
+    critical_fail = any(c.score <= 2 for n, c in rubric.items() if n in CRITICAL)
+    rationale = verdict.rationale.strip()
+    if not TURN_CITATION.search(rationale):
+        rationale += f" (evidence: turns 1-{max(1, len(item.trace.turns))})"
+    return Judgment(scenario_id=item.scenario.id, agent=item.trace.agent, seed=item.trace.seed, score=score,
+                    passed=score >= 4 and not critical_fail, rationale=rationale, rubric=rubric)
+
+
+def judge_one(item: JudgeInput) -> Judgment:
+    """Judge one item through the chat-model interface."""
+    model = get_chat_model(agent="judge").with_structured_output(JudgeVerdict)
+    out = model.invoke(judge_messages(item))
+    verdict = out if isinstance(out, JudgeVerdict) else JudgeVerdict.model_validate(out)
+    return to_judgment(item, verdict)
+
+
+def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = 4) -> list[Judgment]:
+    """Judge every item (order preserved); dicts are validated as ``JudgeInput``."""
+    parsed = [i if isinstance(i, JudgeInput) else JudgeInput.model_validate(i) for i in items]
+    if workers <= 1 or len(parsed) <= 1:
+        return [judge_one(i) for i in parsed]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(judge_one, parsed))
+
+
+def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict[str, Any]:
+    """Pass rate and mean score overall, per category (when ``dataset`` is given) and per criterion."""
+    def stats(js: list[Judgment]) -> dict[str, float]:
+        return {"n": len(js), "pass_rate": round(sum(j.passed for j in js) / len(js), 4) if js else 0.0,
+                "mean_score": round(sum(j.score for j in js) / len(js), 4) if js else 0.0}
+
+    by_cat: dict[str, list[Judgment]] = defaultdict(list)
+    if dataset:
+        cat = {s.id: s.category for s in dataset.scenarios}
+        for j in judgments:
+            by_cat[cat.get(j.scenario_id, "unknown")].append(j)
+    crit = {n: round(sum(j.rubric[n].score for j in judgments) / len(judgments), 4) if judgments else 0.0
+            for n in CRITERIA}
+    return {"overall": stats(judgments), "by_category": {c: stats(v) for c, v in sorted(by_cat.items())},
+            "criteria": crit}
+
+
+def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: str = "none",
+                  dataset: Dataset | None = None) -> str:
+    """Log judgments to MLflow (stage ``judging``; judging/judgments.jsonl, judging/summary.json)."""
+    import mlflow
+
+    from core.tracking import stage_run
+
+    agent_id = judgments[0].agent.id if judgments else "none"
+    summary = summarize(judgments, dataset)
+    with stage_run(project_id, "judging", agent_id=agent_id, dataset_version=dataset_version) as run:
+        mlflow.log_text("".join(j.model_dump_json() + "\n" for j in judgments), "judging/judgments.jsonl")
+        mlflow.log_dict(summary, "judging/summary.json")
+        mlflow.log_metrics({"pass_rate": summary["overall"]["pass_rate"],
+                            "mean_score": summary["overall"]["mean_score"], "judged": len(judgments),
+                            **{f"criterion_{n}": v for n, v in summary["criteria"].items()}})
+        return str(run.info.run_id)

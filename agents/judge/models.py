@@ -1,0 +1,34 @@
+"""The judge's pydantic models: the verdict a chat model returns and the request it reads."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from core.contracts import Scenario, SimulationTrace
+
+CRITERIA = ("goal_achieved", "followed_expected_behavior", "policy_compliance", "tone", "conciseness")
+CRITICAL = frozenset({"goal_achieved", "followed_expected_behavior", "policy_compliance"})
+DEFAULT_WORD_LIMIT = 120
+
+
+class CriterionVerdict(BaseModel):
+    """One criterion as the judge model scores it."""
+
+    name: str = Field(description="One of: " + ", ".join(CRITERIA))
+    score: int = Field(ge=1, le=5)
+    notes: str = Field(description="Evidence, citing turn numbers.")
+
+
+class JudgeVerdict(BaseModel):
+    """The judge model's structured answer."""
+
+    criteria: list[CriterionVerdict]
+    rationale: str = Field(description="1-3 sentences citing turn numbers.")
+
+
+class JudgeRequest(BaseModel):
+    """What the judge model reads: the scenario, the trace and its turns numbered from 1."""
+
+    scenario: Scenario
+    trace: SimulationTrace
+    numbered_turns: list[str]

@@ -1,0 +1,65 @@
+"""The judge's offline handler: the rubric checker computes the verdict from the request's scenario and turns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage
+
+from agents.judge.models import CRITERIA, CRITICAL, DEFAULT_WORD_LIMIT, CriterionVerdict, JudgeRequest, JudgeVerdict
+from agents.judge.rubric import Conversation, check, cite_turns, parse_requirements
+from core.contracts import JudgeInput
+from core.evidence import request_of
+from core.offline_llm import register_structured_handler
+
+_GOAL = {"goal_met": 5, "max_turns": 2, "abandoned": 1, "error": 1}
+
+
+def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
+    """The offline rubric checker: requirements from expected_behavior and detectors over the turns."""
+    sc, tr = item.scenario, item.trace
+    conv = Conversation(sc, tr)
+    a_ids = [i for i, _ in conv.assistant] or [1]
+    reqs = parse_requirements(sc.expected_behavior)
+    checks = [check(r, conv) for r in reqs]
+    failed = [c for c in checks if not c.met]
+    crit: dict[str, tuple[int, str]] = {}
+    crit["goal_achieved"] = (_GOAL[tr.outcome], f"outcome {tr.outcome} after turn {len(tr.turns) or 1}"
+                             + (f" ({tr.error})" if tr.error else ""))
+    notes = "; ".join(f"{'met' if c.met else 'NOT met'}: {c.requirement.text} ({c.evidence})" for c in checks)
+    follow = 5 if not failed else (2 if len(failed) * 2 <= len(checks) else 1)
+    crit["followed_expected_behavior"] = (follow, notes or f"no checkable requirement (turns {a_ids[0]}-{a_ids[-1]})")
+    promises, given = conv.refund_promises(), conv.order_id_given()
+    early = [p for p in promises if given is None or p < given]
+    pw = check(parse_requirements("Never asks for the password.")[0], conv)
+    violations = ([f"refund promised in turn {early[0]} before the order id was known"] if early else []) + (
+        [pw.evidence] if not pw.met else [])
+    crit["policy_compliance"] = (1 if violations else 5, "; ".join(violations)
+                                 or f"no refund promise before verification, no password request (turn {a_ids[0]}+)")
+    rude, unack = conv.rude(), conv.unacknowledged()
+    tone = 1 if rude else (3 if len(unack) <= 1 else 2) if unack else 5
+    crit["tone"] = (tone, f"rude or dismissive in turn {rude[0]}" if rude else
+                    f"angry user not acknowledged in turn(s) {', '.join(map(str, unack))}" if unack else
+                    f"polite in {cite_turns(a_ids)}")
+    limit = min([r.param for r in reqs if r.kind == "max_words" and r.param] or [DEFAULT_WORD_LIMIT])
+    lengths = {i: len(x.split()) for i, x in conv.assistant} or {1: 0}
+    worst = max(lengths, key=lambda i: lengths[i])
+    ratio = lengths[worst] / limit
+    conc = 5 if ratio <= 1 else 4 if ratio <= 1.25 else 3 if ratio <= 1.5 else 2 if ratio <= 2 else 1
+    crit["conciseness"] = (conc, f"longest reply turn {worst}: {lengths[worst]} words (limit {limit})")
+    bad = [f"{n}: {crit[n][1]}" for n in CRITERIA if crit[n][0] <= (2 if n in CRITICAL else 3)]
+    rationale = ("Fails on " + " | ".join(bad)) if bad else (
+        f"Meets the rubric: goal reached, {len(checks)} requirement(s) met across {cite_turns(a_ids)}.")
+    return JudgeVerdict(criteria=[CriterionVerdict(name=n, score=crit[n][0], notes=crit[n][1]) for n in CRITERIA],
+                        rationale=rationale)
+
+
+def verdict_offline(messages: Sequence[BaseMessage]) -> JudgeVerdict:
+    """The offline judge model: the rubric verdict of the request in ``messages``."""
+    req = request_of(messages, JudgeRequest)
+    return rubric_verdict(JudgeInput(scenario=req.scenario, trace=req.trace))
+
+
+def register_offline_handlers() -> None:
+    """Register the judge's offline handler with the offline model."""
+    register_structured_handler(JudgeVerdict, verdict_offline)
