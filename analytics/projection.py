@@ -119,8 +119,9 @@ def exact_knn(X: np.ndarray, k: int, metric: str, chunk: int = 2048) -> tuple[np
         order = np.argsort(-np.take_along_axis(score, part, axis=1), axis=1, kind="stable")
         near = np.take_along_axis(part, order, axis=1)
         sim = np.take_along_axis(block, near, axis=1)
-        d = 1.0 - sim if metric == "cosine" else np.sqrt(np.maximum(sq[start:start + chunk, None] - 2 * sim
-                                                                     + sq[near], 0.0))
+        # euclidean: the chosen neighbours' distances computed directly (the expansion |a|^2 - 2ab + |b|^2
+        # cancels badly in float32 for near-duplicates)
+        d = 1.0 - sim if metric == "cosine" else np.linalg.norm(X[start:start + chunk, None, :] - X[near], axis=2)
         idx[start:start + chunk], dist[start:start + chunk] = near, np.maximum(d, 0.0)
     return idx, dist
 

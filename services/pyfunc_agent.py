@@ -9,7 +9,8 @@ optional ``factory_kwargs``, and ``setup`` (dotted path of a start-up function c
 ``agents.setup:register_offline_handlers``, so the offline model can answer in the serving process; ``""`` for none).
 
 On load, the setup runs, then the factory is imported and called as ``factory(name, version, **factory_kwargs)``;
-a failing import is a clear :class:`AgentFactoryError`. The target it returns answers in one of three ways, tried in this order:
+a failing import is a clear :class:`AgentFactoryError`. The target it returns answers in one of three ways, tried
+in this order:
 ``respond(history: list[Turn], seed) -> Turn`` (the ``agents.targets`` interface; system messages are dropped
 because the target owns its system prompt), a callable ``fn(messages) -> str``, or ``invoke(messages)``.
 ``load_model(uri, model_config={...})`` overrides configuration keys at load time.

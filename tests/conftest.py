@@ -76,7 +76,7 @@ def fresh_database(database, monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
     yield url
     monkeypatch.delenv("DATABASE_URL")
     reset_settings()
-    from tools import data as tools_data
+    from services import telemetry as tools_data
 
     tools_data.reset_pool()
     database.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

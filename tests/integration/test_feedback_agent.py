@@ -13,7 +13,8 @@ from typer import Typer
 from typer.testing import CliRunner
 
 from agents.dataset_builder.agent import build_dataset
-from agents.feedback.agent import FeedbackReport, collect_feedback, log_feedback_report, scenarios_for_dataset
+from agents.feedback.agent import collect_feedback, log_feedback_report, scenarios_for_dataset
+from agents.feedback.models import FeedbackReport
 from agents.targets import get_target
 from cli.lifecycle_agents_cmd import feedback_cmd
 

@@ -15,9 +15,9 @@ import pytest
 
 from core.settings import reset_settings
 from core.tracking import STANDARD_TAGS, tracking_uri
+from services import model_registry as registry
 from services.model_registry import RolloutPlan
 from services.pyfunc_agent import ECHO_FACTORY, AgentFactoryError, AgentModel, parse_conversations
-from tools import registry
 
 pytestmark = pytest.mark.integration
 NAME = "support-agent"

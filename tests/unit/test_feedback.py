@@ -12,15 +12,8 @@ from scipy.stats import chi2_contingency
 
 import agents.feedback.agent as feedback_mod
 from agents.dataset_builder.agent import build_dataset
-from agents.feedback.agent import (
-    FeedbackReport,
-    FeedbackScenarioDraft,
-    ScenarioIdea,
-    as_utc,
-    build_feedback_report,
-    collect_feedback,
-    scenarios_for_dataset,
-)
+from agents.feedback.agent import as_utc, build_feedback_report, collect_feedback, scenarios_for_dataset
+from agents.feedback.models import FeedbackReport, FeedbackScenarioDraft, ScenarioIdea
 from agents.targets import get_target
 from analytics.feedback_stats import rate_trends, strip_lead_in, two_proportion_z
 

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 import agents.judge.agent as judge_mod
 from agents.dataset_builder.agent import build_dataset
-from agents.judge.agent import CRITERIA, CriterionVerdict, JudgeVerdict, judge, log_judgments, summarize
+from agents.judge.agent import judge, log_judgments, summarize
 from agents.judge.agreement import DEFAULT_PATH, judge_agreement, make_labelled_traces
+from agents.judge.models import CRITERIA, CriterionVerdict, JudgeVerdict
 from agents.judge.rubric import parse_requirements
 from agents.simulator.agent import simulate
 from agents.targets import get_target

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from agents.dataset_builder.agent import build_dataset
 from agents.simulator.agent import JsonlCheckpoint, load_traces, log_traces, simulate, trace_metrics
-from agents.simulator.simulated_user import goal_need, next_user_move, private_facts
+from agents.simulator.offline import goal_need
+from agents.simulator.simulated_user import next_user_move, private_facts
 from agents.targets import CallableTarget, TargetMetadata, get_target
 from cli.agent_cmd import agent_app
 from core.contracts import Dataset, SimulationTrace, Turn
