@@ -19,20 +19,16 @@ import chainlit as cl
 from chat.auth import ANONYMOUS, DENIED, can_approve, role_of
 from chat.render import approval_card, decision_line, describe_node, gate_title, lifecycle_end
 from chat.runtime import get_runtime, stream_with_steps
+from core.lifecycle_config import DEFAULTS, agent_ref
 
 ACTION = "gate_decision"
 LABELS = {"approve": ("Approve", "check"), "reject": ("Reject", "x"), "revise": ("Revise", "pencil")}
 COMMENT_TIMEOUT_S = 900
 _locks: dict[str, asyncio.Lock] = {}
 USAGE = ("`/lifecycle [project=P] [candidate=NAME@VERSION] [baseline=NAME@VERSION] [scenarios=N] [seeds=0,1] "
-         "[turns=N] [laps=N]` (defaults: project = the candidate's name, candidate support@v2, baseline support@v1)")
-
-
-def _agent(ref: str) -> dict[str, str]:
-    name, _, version = ref.partition("@")
-    if not name or not version:
-        raise ValueError(f"expected NAME@VERSION, got {ref!r}")
-    return {"name": name, "version": version}
+         f"[turns=N] [laps=N]` (defaults: project = the candidate's name, candidate {DEFAULTS.candidate}, "
+         f"baseline {DEFAULTS.baseline}, {DEFAULTS.n_scenarios} scenarios, seeds {DEFAULTS.seeds_text}, "
+         f"{DEFAULTS.max_turns} turns, {DEFAULTS.max_laps} lap)")
 
 
 def parse_lifecycle_args(text: str) -> dict[str, Any]:
@@ -46,9 +42,9 @@ def parse_lifecycle_args(text: str) -> dict[str, Any]:
     known = {"project", "candidate", "baseline", "scenarios", "seeds", "turns", "laps"}
     if unknown := sorted(set(args) - known):
         raise ValueError(f"unknown option(s) {', '.join(unknown)}")
-    candidate = _agent(args.get("candidate", "support@v2"))
+    candidate = agent_ref(args.get("candidate", DEFAULTS.candidate))
     inputs: dict[str, Any] = {"project_id": args.get("project") or candidate["name"], "candidate": candidate,
-                              "baseline": _agent(args.get("baseline", "support@v1"))}
+                              "baseline": agent_ref(args.get("baseline", DEFAULTS.baseline))}
     try:
         if "scenarios" in args:
             inputs["n_scenarios"] = int(args["scenarios"])

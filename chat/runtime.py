@@ -18,6 +18,8 @@ from typing import Any
 import chainlit as cl
 from chainlit.utils import utc_now
 
+from core.lifecycle_config import graph_config
+
 log = logging.getLogger(__name__)
 
 
@@ -70,11 +72,6 @@ def close_runtime() -> None:
         if _runtime is not None:
             _runtime.close()
             _runtime = None
-
-
-def graph_config(thread_id: str) -> dict[str, Any]:
-    """The LangGraph config of a thread."""
-    return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
 
 
 Describe = Callable[[str, dict[str, Any]], str]

@@ -70,10 +70,11 @@ def demo(
     if not skip_lifecycle:
         t = _step("5/5 evaluation lifecycle: support v2 (candidate) vs v1 (baseline), auto-approved")
         from cli.lifecycle_cmd import pipeline_run
+        from core.lifecycle_config import DEFAULTS
 
-        pipeline_run(project="demo", approve="auto", candidate="support@v2", baseline="support@v1",
-                     scenarios=scenarios, seeds="0,1", thread=None, registered_name="opsgraph-support-agent",
-                     as_json=False)
+        pipeline_run(project="demo", approve="auto", candidate=DEFAULTS.candidate, baseline=DEFAULTS.baseline,
+                     scenarios=scenarios, seeds=DEFAULTS.seeds_text, thread=None,
+                     registered_name=DEFAULTS.registered_name, as_json=False)
         spent["lifecycle"] = time.perf_counter() - t
         console.print(f"lifecycle in {spent['lifecycle']:.0f}s")
     spent["total"] = time.perf_counter() - started

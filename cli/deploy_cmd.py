@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from cli.common import console, emit_json, fail
+from core.lifecycle_config import DEFAULTS
 
 deploy_app = typer.Typer(help="Deployed agents in the MLflow registry: status and rollback.", no_args_is_help=True)
-DEFAULT_NAME = "opsgraph-support-agent"
+DEFAULT_NAME = DEFAULTS.registered_name
 
 
 @deploy_app.command("status")

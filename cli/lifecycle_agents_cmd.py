@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from cli.common import console, fail
 from core.contracts import Dataset, Judgment
+from core.lifecycle_config import DEFAULTS
 
 T = TypeVar("T")
 INPUT = typer.Option(..., "--input", "-i", help="JSON input file, or - for stdin.")
@@ -65,7 +66,7 @@ class FeedbackRequest(_Request):
     end: datetime
     model_name: str | None = None
     use_case: str | None = None
-    baseline_days: int = Field(default=14, ge=1, le=365)
+    baseline_days: int = Field(default=DEFAULTS.feedback_baseline_days, ge=1, le=365)
     max_themes: int = Field(default=6, ge=1, le=20)
 
     @field_validator("start", "end", mode="before")

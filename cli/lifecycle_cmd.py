@@ -12,6 +12,7 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from cli.common import console, emit_json, fail
+from core.lifecycle_config import DEFAULTS, agent_ref
 
 pipeline_app = typer.Typer(help="The evaluation lifecycle end to end, with a gate at every stage.",
                            no_args_is_help=True)
@@ -20,10 +21,10 @@ AUTO_APPROVER = "pipeline-auto"
 
 
 def _agent(ref: str) -> dict[str, str]:
-    name, _, version = ref.partition("@")
-    if not name or not version:
-        raise typer.BadParameter(f"expected NAME@VERSION, got {ref!r}")
-    return {"name": name, "version": version}
+    try:
+        return agent_ref(ref)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def show_request(req: dict[str, Any]) -> None:
@@ -54,12 +55,12 @@ def _auto(req: dict[str, Any]) -> dict[str, Any]:
 def pipeline_run(
     project: str = typer.Option(..., "--project", help="Project id (one MLflow experiment per project)."),
     approve: str = typer.Option("interactive", "--approve", help="interactive (ask at each gate) | auto"),
-    candidate: str = typer.Option("support@v2", help="Agent under evaluation, NAME@VERSION."),
-    baseline: str = typer.Option("support@v1", help="Agent it is compared with, NAME@VERSION."),
-    scenarios: int = typer.Option(12, help="Scenarios in the dataset."),
-    seeds: str = typer.Option("0,1", help="Simulation seeds, comma-separated."),
+    candidate: str = typer.Option(DEFAULTS.candidate, help="Agent under evaluation, NAME@VERSION."),
+    baseline: str = typer.Option(DEFAULTS.baseline, help="Agent it is compared with, NAME@VERSION."),
+    scenarios: int = typer.Option(DEFAULTS.n_scenarios, help="Scenarios in the dataset."),
+    seeds: str = typer.Option(DEFAULTS.seeds_text, help="Simulation seeds, comma-separated."),
     thread: str | None = typer.Option(None, help="Resume this lifecycle thread instead of starting one."),
-    registered_name: str = typer.Option("opsgraph-support-agent", help="Model name in the MLflow registry."),
+    registered_name: str = typer.Option(DEFAULTS.registered_name, help="Model name in the MLflow registry."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Chain every stage: dataset, simulation, judging, analytics, comparison, deployment, feedback."""

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from cli.common import fail
+from core.lifecycle_config import DEFAULTS, agent_ref
 
 stage_app = typer.Typer(help="Run one lifecycle stage on a JSON state file (no gate).", no_args_is_help=True)
 
@@ -59,10 +60,7 @@ def _run(stage: str, fn: Callable[[Any], dict[str, Any]], project: str, inp: Pat
 
 
 def _agent(ref: str | None) -> dict[str, str] | None:
-    if not ref:
-        return None
-    name, _, version = ref.partition("@")
-    return {"name": name, "version": version or "v1"}
+    return agent_ref(ref, default_version="v1") if ref else None
 
 
 INPUT = typer.Option(None, "--input", "-i", help="State JSON from the previous stage ('-' = stdin).")
@@ -72,7 +70,8 @@ PROJECT = typer.Option(..., "--project", help="Project id (MLflow experiment).")
 
 @stage_app.command("dataset")
 def dataset(project: str = PROJECT, input: Path | None = INPUT, output: Path = OUTPUT,
-            candidate: str = typer.Option("support@v2"), scenarios: int = typer.Option(12)) -> None:
+            candidate: str = typer.Option(DEFAULTS.candidate),
+            scenarios: int = typer.Option(DEFAULTS.n_scenarios)) -> None:
     """Build (or, with an input state holding a dataset and an instruction, revise) the dataset."""
     from graphs.lifecycle_stages import build_dataset_stage
 
@@ -82,7 +81,8 @@ def dataset(project: str = PROJECT, input: Path | None = INPUT, output: Path = O
 
 @stage_app.command("simulate")
 def simulate(project: str = PROJECT, input: Path | None = INPUT, output: Path = OUTPUT,
-             baseline: str | None = typer.Option(None, help="Baseline NAME@VERSION (default support@v1).")) -> None:
+             baseline: str | None = typer.Option(None, help=f"Baseline NAME@VERSION (default {DEFAULTS.baseline}).")
+             ) -> None:
     """Simulate the dataset's scenarios against the candidate and the baseline."""
     from graphs.lifecycle_stages import simulate_stage
 
@@ -115,7 +115,7 @@ def compare(project: str = PROJECT, input: Path | None = INPUT, output: Path = O
 
 @stage_app.command("deploy")
 def deploy(project: str = PROJECT, input: Path | None = INPUT, output: Path = OUTPUT,
-           registered_name: str = typer.Option("opsgraph-support-agent")) -> None:
+           registered_name: str = typer.Option(DEFAULTS.registered_name)) -> None:
     """Register the candidate in the MLflow registry as challenger (the gated rollout runs in the pipeline)."""
     from graphs.lifecycle_deploy import deploy_stage
 

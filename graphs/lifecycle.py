@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
+from core.lifecycle_config import LifecycleConfig
 from graphs import gates as g
 from graphs.lifecycle_deploy import deploy_stage, feedback_stage, rollout_step
 from graphs.lifecycle_stages import analyze_stage, build_dataset_stage, compare_stage, judge_stage, simulate_stage
 from graphs.projects import ensure_project
-from graphs.state import LifecycleInput, LifecycleState
+from graphs.state import LifecycleInput, LifecycleState, lifecycle_config
 
 # (stage node, its function, gate summary, next node after approval, MLflow runs shown)
 StageFn = Callable[..., dict[str, Any]]
@@ -30,13 +32,14 @@ PIPELINE: list[tuple[str, StageFn, Callable[..., g.Summary], str, tuple[str, ...
 STAGES = ("dataset", "simulation", "judging", "analytics", "comparison", "deployment", "feedback")
 
 
-def start_project(state: LifecycleState) -> dict[str, Any]:
-    """Register the project and fill defaults for a new run."""
-    cand = state.get("candidate") or {"name": "support", "version": "v2"}
+def start_project(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
+    """Register the project and fill the run's values that the caller left out from the lifecycle defaults (they
+    stay in the checkpointed state, so a resume elsewhere keeps them)."""
+    chosen = {**lifecycle_config(runtime).run_inputs(), **{k: v for k, v in state.items() if v is not None}}
+    cand = chosen["candidate"]
     ensure_project(state["project_id"], f"{cand['name']}@{cand['version']}")
-    return {"candidate": cand, "baseline": state.get("baseline") or {"name": "support", "version": "v1"},
-            "n_scenarios": state.get("n_scenarios", 12), "seeds": state.get("seeds", [0, 1]),
-            "max_turns": state.get("max_turns", 6), "max_laps": state.get("max_laps", 1), "lap": 1, "gate_seq": 0}
+    keys = ("candidate", "baseline", "n_scenarios", "seeds", "max_turns", "max_laps", "registered_name")
+    return {**{k: chosen[k] for k in keys}, "lap": 1, "gate_seq": 0}
 
 
 def _after_gate(approve_to: str, back_to: str) -> Callable[[LifecycleState], str]:
@@ -61,9 +64,9 @@ def next_lap(state: LifecycleState) -> dict[str, Any]:
     return {"lap": state.get("lap", 1) + 1}
 
 
-def build_lifecycle() -> StateGraph[Any]:
+def build_lifecycle() -> StateGraph[LifecycleState, LifecycleConfig, LifecycleInput, LifecycleState]:
     """The lifecycle graph builder (compile with a checkpointer; the server supplies its own)."""
-    graph = StateGraph(LifecycleState, input_schema=LifecycleInput)
+    graph = StateGraph(LifecycleState, input_schema=LifecycleInput, context_schema=LifecycleConfig)
     graph.add_node("start_project", start_project)
     graph.add_edge(START, "start_project")
     graph.add_edge("start_project", "dataset")

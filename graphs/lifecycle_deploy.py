@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.runtime import Runtime
+
 from core.contracts import SimulationTrace
-from graphs.state import LifecycleState
-
-DEFAULT_REGISTERED_NAME = "opsgraph-support-agent"
-
-
-def _registered_name(state: LifecycleState) -> str:
-    return state.get("registered_name") or DEFAULT_REGISTERED_NAME
+from core.lifecycle_config import LifecycleConfig
+from graphs.state import LifecycleState, lifecycle_config
 
 
 def step_metrics(state: LifecycleState) -> dict[str, float]:
@@ -31,11 +28,10 @@ def deploy_stage(state: LifecycleState) -> dict[str, Any]:
     from agents.targets import get_target
     from services.model_registry import CHALLENGER, RolloutPlan, champion, register_agent, set_alias
 
-    ref = state.get("candidate") or {"name": "support", "version": "v2"}
-    meta = get_target(**ref).metadata
+    meta = get_target(**state["candidate"]).metadata
     config = {"name": meta.name, "version": meta.version, "system_prompt": meta.system_prompt, "model": meta.model,
               "tools": meta.tools, "description": meta.description}
-    name = _registered_name(state)
+    name = state["registered_name"]
     metrics = step_metrics(state)
     version = register_agent(config, name, state["project_id"], metrics=metrics,
                              dataset_version=str(state["dataset"]["version"]))
@@ -71,7 +67,7 @@ def rollout_step(state: LifecycleState) -> dict[str, Any]:
     return {"deployment": dep, "instruction": ""}
 
 
-def feedback_stage(state: LifecycleState) -> dict[str, Any]:
+def feedback_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
     """Feedback: production feedback from the telemetry in the latest window vs the period before; themes and
     proposed scenarios for the next dataset."""
     import datetime as dt
@@ -84,9 +80,11 @@ def feedback_stage(state: LifecycleState) -> dict[str, Any]:
         row = db.conn.execute("SELECT max(timestamp_utc)::date AS last FROM interactions").fetchone()
         if row is None or row["last"] is None:
             return {"feedback": {"status": "no telemetry ingested"}, "stage": "feedback", "instruction": ""}
+        config = lifecycle_config(runtime)
         end = row["last"] + dt.timedelta(days=1)
-        start = end - dt.timedelta(days=14)
-        report = collect_feedback(db.conn, start, end, use_case="customer_support")
+        start = end - dt.timedelta(days=config.feedback_window_days)
+        report = collect_feedback(db.conn, start, end, use_case="customer_support",
+                                  baseline_days=config.feedback_baseline_days)
     run_id = log_feedback_report(report, state["project_id"])
     themes = [t.model_dump(mode="json") for t in scenarios_for_dataset(report)]
     return {"feedback": {**report.model_dump(mode="json", exclude={"html"}), "themes_for_dataset": themes},

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.config import get_config
+from langgraph.runtime import Runtime
 
 from core.contracts import Dataset, FeedbackTheme, Judgment, SimulationTrace
+from core.lifecycle_config import LifecycleConfig
 from core.settings import get_settings
-from graphs.state import LifecycleState
+from graphs.state import LifecycleState, lifecycle_config
 
 ROLES = ("candidate", "baseline")
 
@@ -26,7 +28,7 @@ def _thread_id() -> str:
 
 
 def _agent(state: LifecycleState, role: str) -> dict[str, str]:
-    return state.get(role) or {"name": "support", "version": "v2" if role == "candidate" else "v1"}  # type: ignore[return-value]
+    return state[role]  # type: ignore[literal-required, no-any-return]
 
 
 def _dataset(state: LifecycleState) -> Dataset:
@@ -45,7 +47,7 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
         ds = revise_dataset(Dataset.model_validate(previous), state["instruction"])
     else:
         themes = [FeedbackTheme.model_validate(t) for t in (state.get("feedback") or {}).get("themes_for_dataset", [])]
-        ds = build_dataset(target, n=state.get("n_scenarios", 12), feedback_report=themes or None)
+        ds = build_dataset(target, n=state["n_scenarios"], feedback_report=themes or None)
     if previous:
         ds = ds.model_copy(update={"version": int(previous.get("version", 1)) + 1})
     run_id = log_dataset(ds, state["project_id"])
@@ -53,7 +55,7 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
             "instruction": "", "lap": state.get("lap") or 1}
 
 
-def simulate_stage(state: LifecycleState) -> dict[str, Any]:
+def simulate_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
     """Simulation: multi-turn conversations of every scenario x seed against the candidate and the baseline."""
     from agents.simulator.agent import JsonlCheckpoint, log_traces, simulate
     from agents.targets import get_target
@@ -65,8 +67,8 @@ def simulate_stage(state: LifecycleState) -> dict[str, Any]:
         ref = _agent(state, role)
         ckpt = JsonlCheckpoint(get_settings().home_dir / "lifecycle" / _thread_id() /
                                f"sim_{role}_{ref['name']}_{ref['version']}_d{ds.version}.jsonl")
-        simulate(ds, get_target(**ref), seeds=state.get("seeds", [0, 1]), max_turns=state.get("max_turns", 6),
-                 workers=4, done_ids=ckpt.done_ids(), on_trace=ckpt)
+        simulate(ds, get_target(**ref), seeds=state["seeds"], max_turns=state["max_turns"],
+                 workers=lifecycle_config(runtime).workers, done_ids=ckpt.done_ids(), on_trace=ckpt)
         traces = ckpt.traces()
         out[role] = [t.model_dump(mode="json") for t in traces]
         runs[f"simulation_{role}"] = log_traces(traces, state["project_id"], dataset_version=str(ds.version),

@@ -13,6 +13,7 @@ from typing import Any
 from langgraph.types import Command
 
 from core.db import connect
+from core.lifecycle_config import DEFAULTS, LifecycleConfig, graph_config
 from graphs.lifecycle import build_lifecycle
 from graphs.persistence import postgres_checkpointer
 
@@ -22,10 +23,6 @@ def lifecycle_graph() -> Iterator[Any]:
     """The lifecycle graph compiled with the Postgres checkpointer."""
     with postgres_checkpointer() as saver:
         yield build_lifecycle().compile(checkpointer=saver)
-
-
-def _config(thread_id: str) -> dict[str, Any]:
-    return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
 
 
 def register_thread(thread_id: str, project_id: str) -> None:
@@ -38,31 +35,34 @@ def register_thread(thread_id: str, project_id: str) -> None:
 
 def pending(graph: Any, thread_id: str) -> dict[str, Any] | None:
     """The approval request a thread waits on, or None when it is not paused at a gate."""
-    state = graph.get_state(_config(thread_id))
+    state = graph.get_state(graph_config(thread_id))
     for task in state.tasks:
         for intr in task.interrupts:
             return {"thread_id": thread_id, **intr.value}
     return None
 
 
-def start(graph: Any, thread_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-    """Start a lifecycle run (the project row is created by the graph); returns the first pending gate."""
+def start(graph: Any, thread_id: str, inputs: dict[str, Any],
+          config: LifecycleConfig = DEFAULTS) -> dict[str, Any] | None:
+    """Start a lifecycle run (the project row is created by the graph); ``config`` fills what ``inputs`` leave out.
+    Returns the first pending gate."""
     from graphs.projects import ensure_project
 
     ensure_project(inputs["project_id"])
     register_thread(thread_id, inputs["project_id"])
-    graph.invoke(inputs, _config(thread_id))
+    graph.invoke(inputs, graph_config(thread_id, config), context=config)
     return pending(graph, thread_id)
 
 
-def decide(graph: Any, thread_id: str, decision: dict[str, Any]) -> dict[str, Any] | None:
+def decide(graph: Any, thread_id: str, decision: dict[str, Any],
+           config: LifecycleConfig = DEFAULTS) -> dict[str, Any] | None:
     """Resume a paused thread with a decision; returns the next pending gate (or None at the end).
 
     An invalid decision leaves the thread paused at the same gate, with the error in the returned request.
     """
     if pending(graph, thread_id) is None:
         raise LookupError(f"thread {thread_id} is not waiting at a gate")
-    graph.invoke(Command(resume=decision), _config(thread_id))
+    graph.invoke(Command(resume=decision), graph_config(thread_id, config), context=config)
     return pending(graph, thread_id)
 
 
@@ -76,4 +76,4 @@ def threads(project_id: str | None = None) -> list[dict[str, Any]]:
 
 def state_values(graph: Any, thread_id: str) -> dict[str, Any]:
     """The current state of a thread."""
-    return dict(graph.get_state(_config(thread_id)).values)
+    return dict(graph.get_state(graph_config(thread_id)).values)

@@ -6,6 +6,9 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from langgraph.runtime import Runtime
+
+from core.lifecycle_config import DEFAULTS, LifecycleConfig
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -72,3 +75,9 @@ class LifecycleState(LifecycleInput, total=False):
     deployment: dict[str, Any]
     feedback: dict[str, Any]
     history: Annotated[list[dict[str, Any]], append_list]
+
+
+def lifecycle_config(runtime: Runtime[LifecycleConfig] | None) -> LifecycleConfig:
+    """The run's lifecycle configuration: the runtime context, else the defaults (a caller that passed none)."""
+    context = runtime.context if runtime is not None else None
+    return context if isinstance(context, LifecycleConfig) else DEFAULTS

@@ -44,7 +44,7 @@ def _top_share(counts: dict[str, int], total: int, overall: dict[str, float]) ->
     return out
 
 
-def cluster_summary(
+def _cluster_summary(
     profile: dict[str, Any], meta: dict[str, Any] | None = None, model_shares: dict[str, float] | None = None
 ) -> dict[str, Any]:
     """Compact view of one stored cluster profile (rank/score from the metadata entry). ``top_failing_model``
@@ -122,7 +122,7 @@ def _summaries(run: dict[str, Any], top: int | None = None, failing_only: bool =
     order = [c["cluster_id"] for c in run["metadata"]["clusters"]]  # metadata is ordered by rank
     shares = run["params"].get("model_shares") or {}
     out = [
-        cluster_summary(profiles[c], meta[c], shares) for c in order if not failing_only or profiles[c]["n_failures"]
+        _cluster_summary(profiles[c], meta[c], shares) for c in order if not failing_only or profiles[c]["n_failures"]
     ]
     return out[:top] if top else out
 
@@ -172,7 +172,7 @@ def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, An
             "last_seen", "keywords")  # fmt: skip
     return {
         "run_id": run["run_id"],
-        **cluster_summary(p, meta, run["params"].get("model_shares")),
+        **_cluster_summary(p, meta, run["params"].get("model_shares")),
         "reason": meta.get("reason"),
         **{k: p.get(k) for k in keep},
         "exemplars": [{k: e[k] for k in ("interaction_id", "failure_type", "text")} for e in p["exemplars"]],
