@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from core.lifecycle_config import DEFAULTS
+
 Difficulty = Literal["easy", "medium", "hard"]
 Role = Literal["user", "assistant"]
 Outcome = Literal["goal_met", "abandoned", "max_turns", "error"]
@@ -214,7 +216,7 @@ class DatasetBuilderRequest(_Contract):
     """Input of ``opsgraph agent dataset_builder``."""
 
     target: TargetSpec
-    n: int = Field(default=12, ge=1, le=200)
+    n: int = Field(default=DEFAULTS.n_scenarios, ge=1, le=200)
     feedback: list[str] = Field(default_factory=list, description="Revision instructions, applied in order.")
     seeds: BuilderSeeds = Field(default_factory=BuilderSeeds)
     threshold: float = Field(default=0.8, ge=0, le=1)
@@ -226,9 +228,9 @@ class SimulatorRequest(_Contract):
 
     dataset: Dataset
     target: TargetSpec
-    seeds: list[int] = Field(default_factory=lambda: [0, 1], min_length=1)
-    max_turns: int = Field(default=6, ge=1, le=20)
-    workers: int = Field(default=4, ge=1, le=32)
+    seeds: list[int] = Field(default_factory=lambda: list(DEFAULTS.seeds), min_length=1)
+    max_turns: int = Field(default=DEFAULTS.max_turns, ge=1, le=20)
+    workers: int = Field(default=DEFAULTS.workers, ge=1, le=32)
 
 
 CONTRACTS: tuple[type[BaseModel], ...] = (

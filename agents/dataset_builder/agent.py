@@ -32,6 +32,7 @@ from agents.prompts import load_prompt
 from agents.targets.base import TargetAgent, TargetMetadata
 from core.contracts import Dataset, DatasetQualityReport, FailureCluster, FeedbackTheme, NearDuplicate, Scenario
 from core.evidence import request_message
+from core.lifecycle_config import DEFAULTS
 from core.providers import embed_texts, get_chat_model
 
 TEXT_FIELDS = ("category", "persona", "goal", "opening_message", "expected_behavior")
@@ -52,7 +53,8 @@ def _meta(target: TargetAgent | TargetMetadata) -> TargetMetadata:
     return target if isinstance(target, TargetMetadata) else target.metadata
 
 
-def propose(target: TargetAgent | TargetMetadata, n: int = 12, failure_clusters: list[FailureCluster] | None = None,
+def propose(target: TargetAgent | TargetMetadata, n: int = DEFAULTS.n_scenarios,
+            failure_clusters: list[FailureCluster] | None = None,
             feedback_report: list[FeedbackTheme] | None = None) -> ScenarioDraft:
     """Ask the model for categories (with rationales) and ``n`` scenarios for ``target``."""
     return _ask(ScenarioDraft, ProposeRequest(
@@ -72,7 +74,7 @@ def _with_ids(proposals: list[ScenarioProposal], existing: list[Scenario]) -> li
     return out
 
 
-def build_dataset(target: TargetAgent | TargetMetadata, n: int = 12,
+def build_dataset(target: TargetAgent | TargetMetadata, n: int = DEFAULTS.n_scenarios,
                   failure_clusters: list[FailureCluster] | None = None,
                   feedback_report: list[FeedbackTheme] | None = None, feedback: list[str] | None = None,
                   threshold: float = 0.8, name: str | None = None, validate: bool = True) -> Dataset:

@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, ToolCall, ToolMes
 
 from agents.debugging.entities import resolve_entities
 from agents.debugging.models import ConversationContext
+from agents.registry import agents_of_kind
 from core.diagnosis import Cause, Diagnosis, Fix
 from core.evidence import request_of
 from core.offline_llm import ToolPlanner, register_structured_handler, register_tool_planner
@@ -133,7 +134,7 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
 
 
 _WINDOW_KEYS = ("model_name", "use_case", "start", "end")
-DIAGNOSTIC_AGENTS = ("failure", "performance", "general")
+DIAGNOSTIC_AGENTS = agents_of_kind("debugging")
 
 
 def _question_and_context(messages: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]]:

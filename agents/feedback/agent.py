@@ -37,6 +37,7 @@ from agents.prompts import load_prompt
 from analytics.feedback_stats import rate_trends, signal_masks, strip_lead_in, tfidf_vectors, theme_clusters
 from core.contracts import FeedbackTheme, Scenario
 from core.evidence import request_message
+from core.lifecycle_config import DEFAULTS
 from core.providers import get_chat_model
 
 
@@ -123,7 +124,8 @@ def build_feedback_report(window: pd.DataFrame, baseline: pd.DataFrame, start: d
 
 
 def collect_feedback(conn: psycopg.Connection[DictRow], start: datetime | date | str, end: datetime | date | str,
-                     model_name: str | None = None, use_case: str | None = None, baseline_days: int = 14,
+                     model_name: str | None = None, use_case: str | None = None,
+                     baseline_days: int = DEFAULTS.feedback_baseline_days,
                      max_themes: int = 6, per_theme: int = 2) -> FeedbackReport:
     """Feedback of ``[start, end)`` (UTC) against ``[start - baseline_days, start)``, optionally for one model
     name and use case; themes use the stored embeddings when every flagged interaction has one."""

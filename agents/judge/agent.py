@@ -20,6 +20,7 @@ from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict
 from agents.prompts import load_prompt
 from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment
 from core.evidence import request_message
+from core.lifecycle_config import DEFAULTS
 from core.providers import get_chat_model
 
 
@@ -54,7 +55,7 @@ def judge_one(item: JudgeInput) -> Judgment:
     return to_judgment(item, verdict)
 
 
-def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = 4) -> list[Judgment]:
+def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.workers) -> list[Judgment]:
     """Judge every item (order preserved); dicts are validated as ``JudgeInput``."""
     parsed = [i if isinstance(i, JudgeInput) else JudgeInput.model_validate(i) for i in items]
     if workers <= 1 or len(parsed) <= 1:

@@ -18,6 +18,7 @@ from typing import Any
 from agents.simulator.simulated_user import next_user_move
 from agents.targets.base import TargetAgent, estimate_tokens
 from core.contracts import Dataset, Scenario, SimulationTrace, Turn
+from core.lifecycle_config import DEFAULTS
 
 TraceCallback = Callable[[SimulationTrace], None]
 
@@ -26,7 +27,8 @@ def _user_turn(text: str) -> Turn:
     return Turn(role="user", content=text, tokens=estimate_tokens(text))
 
 
-def run_conversation(scenario: Scenario, target: TargetAgent, seed: int, max_turns: int = 6) -> SimulationTrace:
+def run_conversation(scenario: Scenario, target: TargetAgent, seed: int,
+                     max_turns: int = DEFAULTS.max_turns) -> SimulationTrace:
     """One conversation; failures of the target or the user model end it with outcome ``error``."""
     turns = [_user_turn(scenario.opening_message)]
     ref = target.ref
@@ -46,8 +48,9 @@ def run_conversation(scenario: Scenario, target: TargetAgent, seed: int, max_tur
                                error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def simulate(dataset: Dataset, target: TargetAgent, seeds: Iterable[int] = (0, 1), max_turns: int = 6,
-             workers: int = 4, done_ids: set[tuple[str, int]] | None = None,
+def simulate(dataset: Dataset, target: TargetAgent, seeds: Iterable[int] = DEFAULTS.seeds,
+             max_turns: int = DEFAULTS.max_turns, workers: int = DEFAULTS.workers,
+             done_ids: set[tuple[str, int]] | None = None,
              on_trace: TraceCallback | None = None) -> list[SimulationTrace]:
     """Simulate every (scenario, seed) not in ``done_ids``; ``on_trace`` is called (in this thread) as each one
     finishes. Returns the new traces in dataset order, then seed order."""
