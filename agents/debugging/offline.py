@@ -20,7 +20,7 @@ from agents.debugging.models import ConversationContext
 from agents.registry import agents_of_kind
 from core.diagnosis import Cause, Diagnosis, Fix
 from core.evidence import request_of
-from core.offline_llm import ToolPlanner, register_structured_handler, register_tool_planner
+from core.offline_llm import ToolPlanner, register_structured_handler, register_text_handler, register_tool_planner
 
 
 def _results(messages: Sequence[BaseMessage]) -> dict[str, list[Any]]:
@@ -182,10 +182,16 @@ def tool_planner(agent: str) -> ToolPlanner:
     return plan
 
 
+def diagnosis_text(messages: Sequence[BaseMessage]) -> str:
+    """The offline model's reply once the evidence is in: the composed diagnosis as Markdown."""
+    return compose_diagnosis(messages).to_markdown()
+
+
 def register_offline_handlers() -> None:
-    """Register the debugging agents' offline tool planners and the diagnosis handler with the offline model."""
+    """Register the debugging agents' offline tool planners, their final reply and the diagnosis handler."""
     for agent in DIAGNOSTIC_AGENTS:
         register_tool_planner(agent, tool_planner(agent))
+        register_text_handler(agent, diagnosis_text)
     register_structured_handler(Diagnosis, compose_diagnosis)
 
 
