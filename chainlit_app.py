@@ -22,6 +22,7 @@ from chainlit.types import CommandDict, ThreadDict  # noqa: E402
 
 from agents.setup import register_offline_handlers  # noqa: E402
 from chat import approvals, auth, history, offline, upload  # noqa: E402
+from chat.answer_charts import answer_figures  # noqa: E402
 from chat.render import answer_markdown, describe_node  # noqa: E402
 from chat.runtime import close_runtime, get_runtime, graph_config, stream_with_steps  # noqa: E402
 
@@ -122,7 +123,9 @@ async def ask_supervisor(question: str) -> None:
         return
     state = await asyncio.to_thread(rt.supervisor.get_state, graph_config(thread))
     values = state.values or {}
-    await cl.Message(content=answer_markdown(values.get("route"), values.get("answer"))).send()
+    charts: list[Any] = [cl.Plotly(name=title, figure=fig, display="inline", size="large")
+                         for title, fig in answer_figures(values.get("answer"))]
+    await cl.Message(content=answer_markdown(values.get("route"), values.get("answer")), elements=charts).send()
 
 
 async def show_dashboard() -> None:

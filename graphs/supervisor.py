@@ -57,7 +57,7 @@ def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
         out = run_diagnostic_agent(agent, history, context)
         diagnosis = out["diagnosis"]
         answer = {"agent": agent, "kind": "diagnosis", "diagnosis": diagnosis.model_dump(),
-                  "tool_calls": out["tool_calls"]}
+                  "tool_calls": out["tool_calls"], **({"map": out["map"]} if out["map"] else {})}
         return {"answer": answer, "evidence": out["evidence"],
                 "messages": [AIMessage(content=diagnosis.to_markdown(), name=agent)],
                 "context": {"agent": agent, "entities": resolve_entities(question, context)}}

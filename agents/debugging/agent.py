@@ -18,6 +18,7 @@ from agents.prompts import load_prompt
 from core.diagnosis import Diagnosis
 from core.evidence import context_message
 from core.providers import get_chat_model
+from tools.analytics_tools import describe_cluster, project_embeddings, top_failure_clusters
 from tools.ops_tools import (
     cost_report,
     failure_trends,
@@ -29,10 +30,13 @@ from tools.ops_tools import (
 MAX_TOOL_ROUNDS = 3
 CONTEXT_MARK = "Context from earlier turns (JSON): "
 TOOLSETS: dict[str, list[BaseTool]] = {
-    "failure": [failure_trends, find_similar_incidents, latency_report],
+    "failure": [failure_trends, find_similar_incidents, latency_report, top_failure_clusters, describe_cluster,
+                project_embeddings],
     "performance": [latency_report, cost_report, failure_trends, find_similar_incidents],
-    "general": [search_similar_interactions, find_similar_incidents, failure_trends],
+    "general": [search_similar_interactions, find_similar_incidents, failure_trends, top_failure_clusters,
+                describe_cluster, project_embeddings],
 }
+MAP_TOOL = project_embeddings.name
 
 
 def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: dict[str, Any]) -> dict[str, Any]:
@@ -63,4 +67,13 @@ def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: di
     diagnosis = model.with_structured_output(Diagnosis).invoke(messages)
     assert isinstance(diagnosis, Diagnosis)
     evidence = [{"tool": m.name, "content": m.text[:4000]} for m in messages if isinstance(m, ToolMessage)]
-    return {"diagnosis": diagnosis, "tool_calls": calls_made, "evidence": evidence}
+    return {"diagnosis": diagnosis, "tool_calls": calls_made, "evidence": evidence, "map": _map(messages)}
+
+
+def _map(messages: Sequence[BaseMessage]) -> dict[str, Any] | None:
+    """The interaction map a ``project_embeddings`` call returned this turn (for the chat to draw), if any."""
+    for m in reversed(messages):
+        if isinstance(m, ToolMessage) and m.name == MAP_TOOL:
+            data = json.loads(m.text)
+            return data if isinstance(data, dict) and data.get("points") else None
+    return None

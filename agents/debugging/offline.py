@@ -9,6 +9,7 @@ resolved similar past incidents. Verification restates the numbers that should m
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -84,6 +85,30 @@ def _fixes(res: dict[str, list[Any]]) -> list[Fix]:
     return fixes
 
 
+def _cluster_cause(c: dict[str, Any], run_id: str) -> Cause:
+    """A cluster as a cause: always named with its analytics run, with its figures and failing examples."""
+    top_model = c.get("top_failing_model") or {}
+    aggs = [f"{c['size']} interactions, failure rate {_pct(c['failure_rate'])} ({c['n_failures']} failures)"]
+    if c.get("dominant_failure_type"):
+        aggs.append(f"dominant failure type: {c['dominant_failure_type']}")
+    if top_model:
+        aggs.append(f"most failures from {top_model['name']} ({_pct(top_model['share'])} of them"
+                    + (f", {top_model['lift']}x its share of all traffic)" if top_model.get("lift") else ")"))
+    if c.get("latency_p95_ms") is not None:
+        aggs.append(f"p95 latency {float(c['latency_p95_ms']):.0f} ms")
+    rank = f"rank {c['rank']}, " if c.get("rank") is not None else ""
+    ids = list(c.get("example_failure_ids") or c.get("recent_failure_ids") or [])
+    return Cause(statement=f"Cluster {c['cluster_id']} of run {run_id} ({rank}'{c['label']}'): "
+                           + "; ".join(aggs) + ".",
+                 evidence_ids=ids, aggregates=aggs, confidence=round(min(0.9, 0.5 + c["failure_rate"] / 2), 2))
+
+
+def _cluster_causes(res: dict[str, list[Any]]) -> list[Cause]:
+    causes = [_cluster_cause(c, r["run_id"]) for r in res.get("top_failure_clusters", []) for c in r["clusters"]]
+    causes += [_cluster_cause(r, r["run_id"]) for r in res.get("describe_cluster", []) if "cluster_id" in r]
+    return causes
+
+
 def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
     """Build a :class:`Diagnosis` from the tool results after the last question."""
     res = _results(messages)
@@ -94,7 +119,8 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
     similar = [r for rows in res.get("search_similar_interactions", []) for r in rows]
     similar += [r for f in res.get("find_similar_incidents", []) for r in f.get("incidents", [])]
     similar_ids = list(dict.fromkeys(r["interaction_id"] for r in similar))
-    causes = [_incident_cause(i) for i in incidents[:3]]
+    clusters = _cluster_causes(res)
+    causes = clusters + [_incident_cause(i) for i in incidents[:3]]
     if not causes:
         for trend in res.get("failure_trends", []):
             mix = _mix_cause(trend, similar_ids)
@@ -125,15 +151,21 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
          f"after the fix, re-run failure_trends for {i['key']} on the days after {i['end']}: "
          f"{i['failure_type']} should be back near {_pct(i['baseline'])}")
         for i in incidents[:3]]
+    verification += [f"after the fix, run the analytics again (`opsgraph analytics run`) and check that the "
+                     f"interactions like cluster {c['cluster_id']}'s fail less than {_pct(c['failure_rate'])}"
+                     for r in res.get("top_failure_clusters", []) for c in r["clusters"][:1]]
     verification.append("re-open the cited interactions' sessions and check that the pattern does not recur")
     head = causes[0].statement if causes else "the tools returned no evidence for this question"
+    found = (f"{len(clusters)} failing cluster(s) of the analytics run" if clusters else
+             f"{len(incidents)} incident(s) detected, {len(similar_ids)} similar interactions retrieved")
     summary = (f"Question: {question.strip()} — strongest finding: {head} "
-               f"({len(incidents)} incident(s) detected, {len(similar_ids)} similar interactions retrieved; "
-               "offline reasoner, composed from the tool results).")
+               f"({found}; offline reasoner, composed from the tool results).")
     return Diagnosis(summary=summary, causes=causes, fixes=fixes, verification=verification)
 
 
 _WINDOW_KEYS = ("model_name", "use_case", "start", "end")
+_CLUSTERS = re.compile(r"\bclust(er|ers|ering|ered)\b", re.I)
+_CLUSTER_ID = re.compile(r"\bcluster\s+(?:#|no\.?\s*|number\s+)?(\d+)\b", re.I)
 DIAGNOSTIC_AGENTS = agents_of_kind("debugging")
 
 
@@ -164,7 +196,13 @@ def tool_planner(agent: str) -> ToolPlanner:
         ent = resolve_entities(question, context)
         window = {k: ent.get(k) for k in _WINDOW_KEYS}
         query = question
-        if agent == "failure":
+        clusters = _CLUSTERS.search(question)
+        if clusters and agent in ("failure", "general"):
+            one = _CLUSTER_ID.search(question)
+            calls = ([_call("describe_cluster", {"cluster_id": int(one.group(1))})] if one else
+                     [_call("top_failure_clusters", {"top": 5})])
+            calls.append(_call("project_embeddings", {"method": "pca", "sample": 500}))
+        elif agent == "failure":
             calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
                      _call("find_similar_incidents", {"query": query, "model_name": ent.get("model_name"),
                                                       "failure_type": ent.get("failure_type")})]

@@ -95,3 +95,34 @@ def test_lifecycle_agents_answer_without_crashing(graph, sample_db) -> None:  # 
     out = _ask(graph, "/compare support v1 against v2", f"t-{uuid.uuid4().hex[:6]}")
     assert out["route"]["agent"] == "comparator" and out["route"]["method"] == "command"
     assert out["answer"]["agent"] == "comparator" and out["messages"][-1].content
+
+
+def test_top_failure_clusters_are_answered_from_an_analytics_run(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """Each cluster cause names its run and cluster; its size and failure rate are recomputed from the stored
+    cluster membership joined to the raw interactions, and its evidence ids are failing members of it."""
+    import re
+
+    out = _ask(graph, "What are the top failure clusters?", f"t-{uuid.uuid4().hex[:6]}")
+    assert out["route"]["agent"] == "failure"
+    causes = [c for c in out["answer"]["diagnosis"]["causes"] if c["statement"].startswith("Cluster ")]
+    assert len(causes) >= 3
+    with connect() as conn:
+        for cause in causes:
+            m = re.match(r"Cluster (\d+) of run (\S+) .*?(\d+) interactions, failure rate ([\d.]+)%",
+                         cause["statement"])
+            assert m, cause["statement"]
+            cluster_id, run_id, size, rate = int(m[1]), m[2], int(m[3]), float(m[4])
+            row = conn.execute("SELECT count(*) AS n, avg(i.is_failure::int) AS rate FROM interaction_clusters c "
+                               "JOIN interactions i USING (interaction_id) WHERE c.run_id = %s AND c.cluster_id = %s",
+                               (run_id, cluster_id)).fetchone()
+            assert row["n"] == size and abs(100 * float(row["rate"]) - rate) < 0.06
+            members = conn.execute("SELECT i.interaction_id FROM interaction_clusters c JOIN interactions i "
+                                   "USING (interaction_id) WHERE c.run_id = %s AND c.cluster_id = %s "
+                                   "AND i.is_failure", (run_id, cluster_id)).fetchall()
+            assert cause["evidence_ids"] and set(cause["evidence_ids"]) <= {r["interaction_id"] for r in members}
+    cmap = out["answer"]["map"]
+    assert cmap["run_id"] == run_id and len(cmap["points"]) >= 100
+    with connect() as conn:
+        stored = {r["interaction_id"]: r["cluster_id"] for r in conn.execute(
+            "SELECT interaction_id, cluster_id FROM interaction_clusters WHERE run_id = %s", (run_id,)).fetchall()}
+    assert all(stored[p[0]] == p[1] for p in cmap["points"])
