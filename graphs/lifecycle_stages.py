@@ -43,7 +43,9 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
     target = get_target(**_agent(state, "candidate"))
     previous = state.get("dataset")
     decision = (state.get("last_decision") or {}).get("decision")
-    if previous and decision == "revise" and state.get("instruction"):
+    if state.get("dataset_draft"):  # agreed on in a conversation with the dataset builder
+        ds = Dataset.model_validate(state["dataset_draft"])
+    elif previous and decision == "revise" and state.get("instruction"):
         ds = revise_dataset(Dataset.model_validate(previous), state["instruction"])
     else:
         themes = [FeedbackTheme.model_validate(t) for t in (state.get("feedback") or {}).get("themes_for_dataset", [])]
@@ -52,7 +54,7 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
         ds = ds.model_copy(update={"version": int(previous.get("version", 1)) + 1})
     run_id = log_dataset(ds, state["project_id"])
     return {"dataset": ds.model_dump(mode="json"), "runs": {"dataset": run_id}, "stage": "dataset",
-            "instruction": "", "lap": state.get("lap") or 1}
+            "instruction": "", "lap": state.get("lap") or 1, "dataset_draft": None}
 
 
 def simulate_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:

@@ -22,16 +22,6 @@ class SupervisorInput(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-class SupervisorState(TypedDict, total=False):
-    """State of a supervisor thread (multi-turn: messages and context persist in the checkpointer)."""
-
-    messages: Annotated[list[AnyMessage], add_messages]
-    route: dict[str, Any]
-    answer: dict[str, Any]
-    context: Annotated[dict[str, Any], merge_dicts]
-    evidence: list[dict[str, Any]]
-
-
 class SupervisorOutput(TypedDict, total=False):
     """What a caller gets back."""
 
@@ -75,6 +65,21 @@ class LifecycleState(LifecycleInput, total=False):
     deployment: dict[str, Any]
     feedback: dict[str, Any]
     history: Annotated[list[dict[str, Any]], append_list]
+    dataset_draft: dict[str, Any] | None  # a dataset being edited in a conversation, not yet created
+
+
+class SupervisorState(LifecycleState, total=False):
+    """State of a supervisor thread (multi-turn: messages and context persist in the checkpointer).
+
+    A thread belongs to one project (``project_id``); the lifecycle agents keep their work in the lifecycle keys,
+    so each stage runs the same code as the batch lifecycle and stops at the same gates."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    route: dict[str, Any]
+    answer: dict[str, Any]
+    context: Annotated[dict[str, Any], merge_dicts]
+    evidence: list[dict[str, Any]]
+    pending_gate: str | None  # the stage whose gate the agent just reached
 
 
 def lifecycle_config(runtime: Runtime[LifecycleConfig] | None) -> LifecycleConfig:

@@ -19,7 +19,10 @@ from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, AgentName, get_a
 from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
 from core.providers import get_chat_model, llm_provider
+from graphs.lifecycle_agents import GATES, NODES, make_gate_node, report_decision, route_to_gate
 from graphs.state import SupervisorInput, SupervisorOutput, SupervisorState
+
+STAY_BELOW = 0.8  # a draft's edits stay with the dataset builder unless the router is at least this sure
 
 
 def _question(state: SupervisorState) -> str:
@@ -39,6 +42,10 @@ def route_request(state: SupervisorState) -> dict[str, Any]:
         decision.method = "llm"
     else:
         decision = load_router().predict(question)
+    if (context.get("agent") == "dataset_builder" and state.get("dataset_draft") and decision.method != "command"
+            and decision.agent != "dataset_builder" and decision.confidence < STAY_BELOW):
+        decision = RouteDecision(agent="dataset_builder", confidence=1.0, method="follow-up",
+                                 reason="the person is still editing the dataset draft with the dataset builder")
     return {"route": decision.model_dump()}
 
 
@@ -66,25 +73,22 @@ def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
     return run_agent
 
 
-def _lifecycle_node(agent: str):  # type: ignore[no-untyped-def]
-    def answer_lifecycle(state: SupervisorState) -> dict[str, Any]:
-        text = (f"The {agent} stage is not available from this chat yet. It runs in the evaluation lifecycle: "
-                f"`{get_agent(agent).command}` (or `opsgraph pipeline run`).")
-        return {"answer": {"agent": agent, "kind": "notice", "text": text},
-                "messages": [AIMessage(content=text, name=agent)], "context": {"agent": agent}}
-    answer_lifecycle.__name__ = f"run_{agent}_agent"
-    answer_lifecycle.__doc__ = f"The {agent} agent's entry from the supervisor."
-    return answer_lifecycle
-
-
 def build_supervisor() -> StateGraph:
     """The supervisor graph builder (compile it with a checkpointer, or without for the LangGraph server)."""
     graph = StateGraph(SupervisorState, input_schema=SupervisorInput, output_schema=SupervisorOutput)
     graph.add_node("route_request", route_request)
     for spec in AGENTS:
-        node = _diagnostic_node(spec.name) if spec.kind == "debugging" else _lifecycle_node(spec.name)
-        graph.add_node(spec.name, node)
-        graph.add_edge(spec.name, END)
+        if spec.kind == "debugging":
+            graph.add_node(spec.name, _diagnostic_node(spec.name))
+            graph.add_edge(spec.name, END)
+        else:
+            graph.add_node(spec.name, NODES[spec.name])
+            graph.add_conditional_edges(spec.name, route_to_gate, [*(f"gate_{s}" for s in GATES), END])
+    for stage in GATES:
+        graph.add_node(f"gate_{stage}", make_gate_node(stage))
+        graph.add_edge(f"gate_{stage}", "report_decision")
+    graph.add_node("report_decision", report_decision)
+    graph.add_edge("report_decision", END)
     graph.add_edge(START, "route_request")
     graph.add_conditional_edges("route_request", route_to_agent, list(AGENT_NAMES))
     return graph

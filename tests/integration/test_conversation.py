@@ -1,0 +1,115 @@
+"""The lifecycle agents in one supervisor thread: dataset edits over turns, each stage stopping at its gate, and
+the figures of each answer checked against what the stage logged to MLflow (read back, not the agent's reply)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+from langgraph.types import Command
+
+from graphs.persistence import postgres_checkpointer
+from graphs.supervisor import build_supervisor
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def graph(sample_db):  # type: ignore[no-untyped-def]
+    with postgres_checkpointer() as saver:
+        yield build_supervisor().compile(checkpointer=saver)
+
+
+def _config(thread: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread}, "recursion_limit": 50}
+
+
+def _say(graph: Any, thread: str, text: str) -> dict[str, Any]:
+    return graph.invoke({"messages": [HumanMessage(text)]}, _config(thread))  # type: ignore[no-any-return]
+
+
+def _gate(graph: Any, thread: str) -> dict[str, Any] | None:
+    tasks = graph.get_state(_config(thread)).tasks
+    return next((i.value for t in tasks for i in t.interrupts), None)
+
+
+def _approve(graph: Any, thread: str) -> dict[str, Any]:
+    out = graph.invoke(Command(resume={"decision": "approve", "approver": "alice"}), _config(thread))
+    assert _gate(graph, thread) is None
+    return out  # type: ignore[no-any-return]
+
+
+def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[no-untyped-def]
+    from agents.dataset_builder.agent import load_dataset
+    from agents.simulator.agent import load_traces
+
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    project = f"conv-{uuid.uuid4().hex[:6]}"
+    out = _say(graph, thread, f"Build an evaluation dataset of 4 scenarios for support v2 in project {project}")
+    assert out["route"]["agent"] == "dataset_builder" and _gate(graph, thread) is None
+    values = graph.get_state(_config(thread)).values
+    assert values["project_id"] == project and len(values["dataset_draft"]["scenarios"]) == 4
+
+    out = _say(graph, thread, "please add 2 hard scenarios about refunds")
+    assert out["route"]["agent"] == "dataset_builder"
+    draft = graph.get_state(_config(thread)).values["dataset_draft"]
+    assert len(draft["scenarios"]) == 6 and sum(s["difficulty"] == "hard" for s in draft["scenarios"]) >= 2
+
+    out = _say(graph, thread, "mmh, frobnicate the quux")
+    assert "could not read a change" in out["answer"]["text"]
+    assert len(graph.get_state(_config(thread)).values["dataset_draft"]["scenarios"]) == 6
+
+    out = _say(graph, thread, "looks good")
+    gate = _gate(graph, thread)
+    assert gate is not None and (gate["stage_from"], gate["stage_to"]) == ("dataset", "simulation")
+    values = graph.get_state(_config(thread)).values
+    logged = load_dataset(values["runs"]["dataset"])
+    assert [s.id for s in logged.scenarios] == [s["id"] for s in draft["scenarios"]]
+    out = _approve(graph, thread)
+    assert "simulator" in out["answer"]["text"]
+
+    out = _say(graph, thread, "simulate support v2 against support v1")
+    assert out["route"]["agent"] == "simulator"
+    values = graph.get_state(_config(thread)).values
+    for role in ("candidate", "baseline"):
+        traces = load_traces(values["runs"][f"simulation_{role}"])
+        assert len(traces) == 6 * 2 and {t.agent.version for t in traces} == {"v2" if role == "candidate" else "v1"}
+        goal = sum(t.outcome == "goal_met" for t in traces) / len(traces)
+        assert f"{role}: {len(traces)} conversations, goal met in {goal:.0%}" in out["answer"]["text"]
+    _approve(graph, thread)
+
+    for command, agent, stage in (("/judge judge the last simulation", "judge", "judging"),
+                                  ("/analyze write the report", "analyst", "analytics"),
+                                  ("/compare compare v1 and v2", "comparator", "comparison")):
+        out = _say(graph, thread, command)
+        assert out["route"]["agent"] == agent
+        gate = _gate(graph, thread)
+        assert gate is not None and gate["stage_from"] == stage, (command, out["answer"])
+        out = _approve(graph, thread)
+    assert "registered as challenger" in out["answer"]["text"]
+    values = graph.get_state(_config(thread)).values
+    assert values["deployment"]["status"] == "rolling_out"
+    assert [h["gate"] for h in values["history"]] == ["dataset->simulation", "simulation->judging",
+                                                      "judging->analytics", "analytics->comparison",
+                                                      "comparison->deployment"]
+
+    out = _say(graph, thread, "/analyze which category is weakest?")
+    category = {s["id"]: s["category"] for s in values["dataset"]["scenarios"]}  # recomputed from the judgments
+    by_cat: dict[str, list[dict[str, Any]]] = {}
+    for j in values["judgments"]["candidate"]:
+        by_cat.setdefault(category[j["scenario_id"]], []).append(j)
+    weakest = min(by_cat, key=lambda c: (sum(j["passed"] for j in by_cat[c]) / len(by_cat[c]),
+                                         sum(j["score"] for j in by_cat[c]) / len(by_cat[c]), c))
+    assert f"weakest category is {weakest}" in out["answer"]["text"] and _gate(graph, thread) is None
+
+    out = _say(graph, thread, "/feedback what do production users complain about?")
+    gate = _gate(graph, thread)
+    assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
+
+
+def test_stages_without_their_input_say_what_is_missing(graph) -> None:  # type: ignore[no-untyped-def]
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    out = _say(graph, thread, "/judge judge the last simulation")
+    assert "no simulation in project `default`" in out["answer"]["text"] and _gate(graph, thread) is None
