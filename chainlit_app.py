@@ -22,9 +22,7 @@ from chainlit.types import CommandDict, ThreadDict  # noqa: E402
 
 from agents.setup import register_offline_handlers  # noqa: E402
 from chat import approvals, auth, history, offline, upload  # noqa: E402
-from chat.answer_charts import answer_figures  # noqa: E402
-from chat.render import answer_markdown, describe_node  # noqa: E402
-from chat.runtime import close_runtime, get_runtime, graph_config, stream_with_steps  # noqa: E402
+from chat.runtime import close_runtime, get_runtime, graph_config  # noqa: E402
 
 offline.install()
 register_offline_handlers()
@@ -113,19 +111,8 @@ async def ask_supervisor(question: str) -> None:
     """One turn of the supervisor, with its nodes shown as steps, answered as structured sections."""
     from langchain_core.messages import HumanMessage
 
-    rt = await get_runtime()
-    thread = supervisor_thread()
-    try:
-        await stream_with_steps(rt.supervisor, {"messages": [HumanMessage(question)]}, thread, "supervisor",
-                                describe=describe_node)
-    except Exception as exc:  # shown in the chat; the thread keeps its last checkpoint
-        await cl.ErrorMessage(content=f"The agents could not answer: {exc}").send()
-        return
-    state = await asyncio.to_thread(rt.supervisor.get_state, graph_config(thread))
-    values = state.values or {}
-    charts: list[Any] = [cl.Plotly(name=title, figure=fig, display="inline", size="large")
-                         for title, fig in answer_figures(values.get("answer"))]
-    await cl.Message(content=answer_markdown(values.get("route"), values.get("answer")), elements=charts).send()
+    await approvals.advance(supervisor_thread(), {"messages": [HumanMessage(question)]}, "supervisor",
+                            "conversation")
 
 
 async def show_dashboard() -> None:

@@ -16,10 +16,12 @@ from typing import Any
 
 import chainlit as cl
 
+from chat.answer_charts import answer_figures
 from chat.auth import ANONYMOUS, DENIED, can_approve, role_of
-from chat.render import approval_card, decision_line, describe_node, gate_title, lifecycle_end
+from chat.render import answer_markdown, approval_card, decision_line, describe_node, gate_title, lifecycle_end
 from chat.runtime import get_runtime, stream_with_steps
 from core.lifecycle_config import DEFAULTS, agent_ref
+from graphs.threads import ThreadKind
 
 ACTION = "gate_decision"
 LABELS = {"approve": ("Approve", "check"), "reject": ("Reject", "x"), "revise": ("Revise", "pencil")}
@@ -100,11 +102,12 @@ def _artifact_files(artifacts: list[str]) -> list[tuple[str, str]]:
     return out[:8]
 
 
-async def show_gate(thread_id: str, request: dict[str, Any]) -> None:
-    """Post the approval card of a paused lifecycle thread."""
+async def show_gate(thread_id: str, request: dict[str, Any], kind: ThreadKind = "lifecycle") -> None:
+    """Post the approval card of a paused thread (a lifecycle run, or this chat's conversation)."""
     files = await asyncio.to_thread(_artifact_files, list(request.get("artifacts") or []))
     actions = [cl.Action(name=ACTION, label=LABELS[d][0], icon=LABELS[d][1], tooltip=f"{d} this gate",
-                         payload={"thread_id": thread_id, "gate_seq": request.get("gate_seq", 0), "decision": d})
+                         payload={"thread_id": thread_id, "gate_seq": request.get("gate_seq", 0), "decision": d,
+                                  "kind": kind})
                for d in request.get("allowed") or LABELS if d in LABELS]
     elements: list[Any] = [cl.File(name=name, path=path, display="inline") for name, path in files]
     msg = cl.Message(content=approval_card(request, thread_id), actions=actions, elements=elements)
@@ -114,36 +117,45 @@ async def show_gate(thread_id: str, request: dict[str, Any]) -> None:
     cl.user_session.set("gate_cards", cards)
 
 
-async def _pending(thread_id: str) -> dict[str, Any] | None:
+async def _graph(kind: ThreadKind) -> Any:
+    rt = await get_runtime()
+    return rt.lifecycle if kind == "lifecycle" else rt.supervisor
+
+
+async def _pending(thread_id: str, kind: ThreadKind = "lifecycle") -> dict[str, Any] | None:
     from graphs.runner import pending
 
-    rt = await get_runtime()
-    return await asyncio.to_thread(pending, rt.lifecycle, thread_id)
+    return await asyncio.to_thread(pending, await _graph(kind), thread_id)
 
 
-async def _advance(thread_id: str, inputs: Any, title: str) -> None:
-    """Run the lifecycle until its next gate (or the end) with steps shown, then post the card or the summary."""
+async def advance(thread_id: str, inputs: Any, title: str, kind: ThreadKind = "lifecycle") -> None:
+    """Run the thread until its next gate (or the end) with steps shown, then post the card, the lifecycle's
+    summary or the conversation's answer."""
     from graphs.runner import state_values
 
-    rt = await get_runtime()
+    graph = await _graph(kind)
     try:
-        await stream_with_steps(rt.lifecycle, inputs, thread_id, title, describe=describe_node)
+        await stream_with_steps(graph, inputs, thread_id, title, describe=describe_node)
     except Exception as exc:  # the thread keeps its last checkpoint; say so
-        await cl.ErrorMessage(content=f"The lifecycle stopped with an error: {exc}\n\nThread `{thread_id}` keeps its "
+        await cl.ErrorMessage(content=f"The {kind} stopped with an error: {exc}\n\nThread `{thread_id}` keeps its "
                               "last checkpoint; `/approvals` lists its pending gate if there is one.").send()
         return
-    request = await _pending(thread_id)
+    values = await asyncio.to_thread(state_values, graph, thread_id)
+    if kind == "conversation":
+        charts: list[Any] = [cl.Plotly(name=name, figure=fig, display="inline", size="large")
+                             for name, fig in answer_figures(values.get("answer"))]
+        await cl.Message(content=answer_markdown(values.get("route"), values.get("answer")), elements=charts).send()
+    request = await _pending(thread_id, kind)
     if request is not None:
-        await show_gate(thread_id, request)
-    else:
-        values = await asyncio.to_thread(state_values, rt.lifecycle, thread_id)
+        await show_gate(thread_id, request, kind)
+    elif kind == "lifecycle":
         await cl.Message(content=lifecycle_end(values)).send()
 
 
 async def start_lifecycle(arg_text: str, chat_thread_id: str) -> None:
     """``/lifecycle ...``: start a run (a new LangGraph thread) and stop at its first gate."""
     from graphs.projects import ensure_project
-    from graphs.runner import register_thread
+    from graphs.threads import register_thread
 
     try:
         inputs = parse_lifecycle_args(arg_text)
@@ -156,7 +168,7 @@ async def start_lifecycle(arg_text: str, chat_thread_id: str) -> None:
     cand = inputs["candidate"]
     await cl.Message(content=f"Starting the evaluation lifecycle of `{cand['name']}@{cand['version']}` in project "
                      f"`{inputs['project_id']}` (thread `{thread_id}`). Every stage waits for approval.").send()
-    await _advance(thread_id, inputs, "lifecycle: dataset")
+    await advance(thread_id, inputs, "lifecycle: dataset")
 
 
 async def _retire_card(thread_id: str, gate_seq: int, note: str) -> None:
@@ -182,6 +194,7 @@ async def on_gate_action(action: cl.Action) -> None:
 
     payload = action.payload
     thread_id, gate_seq, decision = str(payload["thread_id"]), int(payload["gate_seq"]), str(payload["decision"])
+    kind: ThreadKind = "conversation" if payload.get("kind") == "conversation" else "lifecycle"
     approver = current_identity()
     if not can_approve(approver):
         await cl.Message(content=f"**Not allowed:** {DENIED}. You are signed in as `{approver}` "
@@ -189,7 +202,7 @@ async def on_gate_action(action: cl.Action) -> None:
         return
     lock = _locks.setdefault(thread_id, asyncio.Lock())
     async with lock:
-        request = await _pending(thread_id)
+        request = await _pending(thread_id, kind)
         if request is None or int(request.get("gate_seq", -1)) != gate_seq:
             await _retire_card(thread_id, gate_seq, "*This gate was already decided.*")
             return
@@ -202,15 +215,15 @@ async def on_gate_action(action: cl.Action) -> None:
             comment = answer
         await _retire_card(thread_id, gate_seq, decision_line(decision, approver, comment))
         resume = {"decision": decision, "approver": approver, "comment": comment}
-        await _advance(thread_id, Command(resume=resume), f"lifecycle: after {gate_title(request)}")
+        await advance(thread_id, Command(resume=resume), f"{kind}: after {gate_title(request)}", kind)
 
 
 async def list_pending(prefix: str | None = None, match: str = "", limit: int = 10) -> int:
-    """Post a card for every paused lifecycle thread, newest first; returns how many.
+    """Post a card for every paused thread (lifecycle runs and conversations), newest first; returns how many.
 
     ``prefix`` keeps one chat's threads; ``match`` keeps threads whose id or project contains it.
     """
-    from graphs.runner import threads
+    from graphs.threads import threads
 
     known = await asyncio.to_thread(threads)
     shown = 0
@@ -220,9 +233,9 @@ async def list_pending(prefix: str | None = None, match: str = "", limit: int = 
             continue
         if match and match not in thread_id and match not in str(row.get("project_id", "")):
             continue
-        request = await _pending(thread_id)
+        request = await _pending(thread_id, row["kind"])
         if request is not None:
-            await show_gate(thread_id, request)
+            await show_gate(thread_id, request, row["kind"])
             shown += 1
             if shown >= limit:
                 break

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.registry import agents_of_kind
-
 STAGE_NAMES = {
     "dataset": "dataset", "simulation": "simulation", "judging": "judging", "analytics": "analytics",
     "comparison": "comparison", "deployment": "deployment", "feedback": "production feedback",
@@ -65,8 +63,6 @@ def answer_markdown(route: dict[str, Any] | None, answer: dict[str, Any] | None)
     if answer.get("kind") == "diagnosis":
         return head + diagnosis_markdown(answer.get("diagnosis") or {})
     text = str(answer.get("text", "")) or "No answer was produced."
-    if route and route.get("agent") in agents_of_kind("lifecycle"):
-        text += "\n\nFrom this chat you can run the whole lifecycle with its approval gates: `/lifecycle`."
     return head + text
 
 

@@ -108,17 +108,20 @@ def _report(thread_id: str, final: dict[str, Any], decisions: list[dict[str, Any
 @approvals_app.command("list")
 def approvals_list(project: str | None = typer.Option(None, "--project"),
                    as_json: bool = typer.Option(False, "--json")) -> None:
-    """Lifecycle threads waiting at a gate."""
-    from graphs.runner import lifecycle_graph, pending, threads
+    """Threads waiting at a gate: batch lifecycle runs and chat conversations."""
+    from graphs.runner import gated_graphs, pending
+    from graphs.threads import threads
 
-    with lifecycle_graph() as graph:
-        waiting = [r for t in threads(project) if (r := pending(graph, t["thread_id"])) is not None]
+    with gated_graphs() as graphs:
+        waiting = [{**r, "kind": t["kind"]} for t in threads(project)
+                   if (r := pending(graphs[t["kind"]], t["thread_id"])) is not None]
     if as_json:
         emit_json(waiting)
         return
-    table = Table("thread", "project", "gate", "summary")
+    table = Table("thread", "kind", "project", "gate", "summary")
     for r in waiting:
-        table.add_row(r["thread_id"], r["project_id"], f"{r['stage_from']} -> {r['stage_to']}", r["summary"][:80])
+        table.add_row(r["thread_id"], r["kind"], r["project_id"], f"{r['stage_from']} -> {r['stage_to']}",
+                      r["summary"][:80])
     console.print(table)
 
 
@@ -126,10 +129,11 @@ def approvals_list(project: str | None = typer.Option(None, "--project"),
 def approvals_show(thread: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """The gate a thread waits on, and its audit trail."""
     from graphs.audit import audit_trail
-    from graphs.runner import lifecycle_graph, pending
+    from graphs.runner import gated_graphs, pending
+    from graphs.threads import thread_kind
 
-    with lifecycle_graph() as graph:
-        req = pending(graph, thread)
+    with gated_graphs() as graphs:
+        req = pending(graphs[thread_kind(thread)], thread)
     trail = audit_trail(thread_id=thread)
     if as_json:
         emit_json({"pending": req, "audit": trail})
@@ -144,13 +148,14 @@ def approvals_show(thread: str, as_json: bool = typer.Option(False, "--json")) -
 
 
 def _decide(thread: str, decision: str, approver: str | None, comment: str, as_json: bool) -> None:
-    from graphs.runner import decide, lifecycle_graph
+    from graphs.runner import decide, gated_graphs
+    from graphs.threads import thread_kind
 
     payload = {"decision": decision, "approver": approver or getpass.getuser(), "comment": comment}
-    with lifecycle_graph() as graph:
+    with gated_graphs() as graphs:
         try:
             with console.status("running the next stage"):
-                nxt = decide(graph, thread, payload)
+                nxt = decide(graphs[thread_kind(thread)], thread, payload)
         except LookupError as exc:
             fail(str(exc), as_json=as_json)
     if nxt and nxt.get("error"):

@@ -72,6 +72,14 @@ def _run_state(state: SupervisorState, config: LifecycleConfig) -> dict[str, Any
 
 def _answer(agent: str, text: str, update: dict[str, Any], gate: str | None = None,
             **extra: Any) -> dict[str, Any]:
+    if gate:  # the thread will wait at a gate: list it with the other gated threads of its project
+        from langgraph.config import get_config
+
+        from graphs.threads import register_thread
+
+        thread = get_config().get("configurable", {}).get("thread_id")
+        if thread:
+            register_thread(str(thread), update["project_id"], "conversation")
     return {**update, "pending_gate": gate, "context": {"agent": agent},
             "answer": {"agent": agent, "kind": "lifecycle", "text": text, **extra},
             "messages": [AIMessage(content=text, name=agent)]}

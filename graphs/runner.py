@@ -12,10 +12,10 @@ from typing import Any
 
 from langgraph.types import Command
 
-from core.db import connect
 from core.lifecycle_config import DEFAULTS, LifecycleConfig, graph_config
 from graphs.lifecycle import build_lifecycle
 from graphs.persistence import postgres_checkpointer
+from graphs.threads import ThreadKind, register_thread
 
 
 @contextmanager
@@ -25,12 +25,14 @@ def lifecycle_graph() -> Iterator[Any]:
         yield build_lifecycle().compile(checkpointer=saver)
 
 
-def register_thread(thread_id: str, project_id: str) -> None:
-    """Remember a lifecycle thread so pending gates can be listed."""
-    with connect() as conn:
-        conn.execute("INSERT INTO stage_runs (project_id, thread_id, stage, status) "
-                     "SELECT %s, %s, 'lifecycle', 'started' WHERE NOT EXISTS (SELECT 1 FROM stage_runs "
-                     "WHERE thread_id = %s AND stage = 'lifecycle')", (project_id, thread_id, thread_id))
+@contextmanager
+def gated_graphs() -> Iterator[dict[ThreadKind, Any]]:
+    """Both graphs whose threads wait at gates, compiled on one Postgres checkpointer, by thread kind."""
+    from graphs.supervisor import build_supervisor
+
+    with postgres_checkpointer() as saver:
+        yield {"lifecycle": build_lifecycle().compile(checkpointer=saver),
+               "conversation": build_supervisor().compile(checkpointer=saver)}
 
 
 def pending(graph: Any, thread_id: str) -> dict[str, Any] | None:
@@ -64,14 +66,6 @@ def decide(graph: Any, thread_id: str, decision: dict[str, Any],
         raise LookupError(f"thread {thread_id} is not waiting at a gate")
     graph.invoke(Command(resume=decision), graph_config(thread_id, config), context=config)
     return pending(graph, thread_id)
-
-
-def threads(project_id: str | None = None) -> list[dict[str, Any]]:
-    """Known lifecycle threads (newest first)."""
-    with connect() as conn:
-        return list(conn.execute("SELECT project_id, thread_id, started_at FROM stage_runs WHERE stage = 'lifecycle' "
-                                 "AND (%s::text IS NULL OR project_id = %s) ORDER BY started_at DESC",
-                                 (project_id, project_id)).fetchall())
 
 
 def state_values(graph: Any, thread_id: str) -> dict[str, Any]:

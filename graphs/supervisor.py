@@ -18,6 +18,7 @@ from agents.prompts import load_prompt
 from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, AgentName, get_agent
 from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
+from core.lifecycle_config import LifecycleConfig
 from core.providers import get_chat_model, llm_provider
 from graphs.lifecycle_agents import GATES, NODES, make_gate_node, report_decision, route_to_gate
 from graphs.state import SupervisorInput, SupervisorOutput, SupervisorState
@@ -73,9 +74,10 @@ def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
     return run_agent
 
 
-def build_supervisor() -> StateGraph:
+def build_supervisor() -> StateGraph[SupervisorState, LifecycleConfig, SupervisorInput, SupervisorOutput]:
     """The supervisor graph builder (compile it with a checkpointer, or without for the LangGraph server)."""
-    graph = StateGraph(SupervisorState, input_schema=SupervisorInput, output_schema=SupervisorOutput)
+    graph = StateGraph(SupervisorState, input_schema=SupervisorInput, output_schema=SupervisorOutput,
+                       context_schema=LifecycleConfig)
     graph.add_node("route_request", route_request)
     for spec in AGENTS:
         if spec.kind == "debugging":
