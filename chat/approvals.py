@@ -110,7 +110,7 @@ async def show_gate(thread_id: str, request: dict[str, Any], kind: ThreadKind = 
                                   "kind": kind})
                for d in request.get("allowed") or LABELS if d in LABELS]
     elements: list[Any] = [cl.File(name=name, path=path, display="inline") for name, path in files]
-    msg = cl.Message(content=approval_card(request, thread_id), actions=actions, elements=elements)
+    msg = cl.Message(content=approval_card(request, thread_id, kind), actions=actions, elements=elements)
     await msg.send()
     cards: dict[str, cl.Message] = cl.user_session.get("gate_cards") or {}
     cards[f"{thread_id}:{request.get('gate_seq', 0)}"] = msg

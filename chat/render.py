@@ -99,10 +99,10 @@ def gate_title(request: dict[str, Any]) -> str:
     return f"{STAGE_NAMES.get(frm, frm)} → {STAGE_NAMES.get(to, to)}"
 
 
-def approval_card(request: dict[str, Any], thread_id: str) -> str:
+def approval_card(request: dict[str, Any], thread_id: str, kind: str = "lifecycle") -> str:
     """The body of an approval card: summary, key metrics, artifacts and what each decision does."""
     metrics = request.get("metrics") or {}
-    where = f"Project `{request.get('project_id')}` · lifecycle thread `{thread_id}`"
+    where = f"Project `{request.get('project_id')}` · {kind} thread `{thread_id}`"
     parts = [f"### Approval needed: {gate_title(request)}", f"{where} · gate #{request.get('gate_seq', 0)}",
              str(request.get("summary", ""))]
     if request.get("error"):

@@ -75,8 +75,11 @@ def _answer(agent: str, text: str, update: dict[str, Any], gate: str | None = No
     if gate:  # the thread will wait at a gate: list it with the other gated threads of its project
         from langgraph.config import get_config
 
+        from graphs.projects import ensure_project
         from graphs.threads import register_thread
 
+        cand = update.get("candidate") or {}
+        ensure_project(update["project_id"], f"{cand.get('name')}@{cand.get('version')}" if cand else None)
         thread = get_config().get("configurable", {}).get("thread_id")
         if thread:
             register_thread(str(thread), update["project_id"], "conversation")

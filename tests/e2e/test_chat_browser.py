@@ -277,3 +277,68 @@ def test_reopened_chat_continues_its_thread(auth_server: ChatServer, new_browser
     assert alice.text().count("Answered by the performance agent") == 2
     alice.scroll_to("Welcome back")
     alice.screenshot("chat-resumed")
+
+
+def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_browser: Callable[[], Any],
+                                              database: Any) -> None:
+    """One chat thread: the top failure clusters with their map, a dataset built over three turns of edits and
+    approved at its gate (a viewer is refused), simulation, judging, two analyst follow-ups, the comparison and its
+    deployment gate, then production feedback. Every gate is a button in this thread."""
+    from selenium.webdriver.common.by import By
+
+    alice = Chat(new_browser(), auth_server)
+    alice.login("alice", "alice-pw")
+    alice.send("What are the top failure clusters?")
+    alice.wait_text("Answered by the failure agent", ANSWER_TIMEOUT)
+    run_id = re.search(r"Cluster \d+ of run (\S+) ", alice.text()).group(1)  # type: ignore[union-attr]
+    assert database.conn.execute("SELECT 1 FROM analytics_runs WHERE run_id = %s", (run_id,)).fetchone()
+    alice.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 60, "the interaction map")
+    alice.scroll_to("Answered by the failure agent")
+    alice.screenshot("conversation-clusters")
+
+    alice.send("Build an evaluation dataset of 4 scenarios for support v2")
+    alice.wait_text("Proposed", ANSWER_TIMEOUT)
+    alice.send("add 2 hard scenarios about refunds")
+    alice.wait_text("Revised the draft to version 2: 6 scenarios", ANSWER_TIMEOUT)
+    alice.send("more angry personas")
+    alice.wait_text("Revised the draft to version 3", ANSWER_TIMEOUT)
+    alice.send("looks good")
+    alice.wait_text("Approval needed: dataset → simulation", ANSWER_TIMEOUT)
+    thread_id = re.search(r"conversation thread (chat-\S+)", alice.text()).group(1)  # type: ignore[union-attr]
+    alice.scroll_to("Approval needed: dataset")
+    alice.screenshot("conversation-dataset-gate")
+
+    bob = Chat(new_browser(), auth_server)
+    bob.login("bob", "bob-pw")
+    bob.send(f"/approvals {thread_id}")
+    bob.wait_text("Approval needed: dataset → simulation", 120)
+    bob.button_in_card(thread_id, "Approve").click()
+    bob.wait_text("you need the approver role to approve this gate", 60)
+
+    def approve(gate: str, then: str) -> None:
+        alice.wait_text(f"Approval needed: {gate}", ANSWER_TIMEOUT)
+        alice.button_in_card(thread_id, "Approve").click()
+        alice.wait_text(then, ANSWER_TIMEOUT)
+
+    approve("dataset → simulation", "Next: the simulator agent")
+    alice.send("simulate support v2 against support v1")
+    approve("simulation → judging", "Next: the judge agent")
+    alice.send("/judge judge the last simulation")
+    approve("judging → analytics", "Next: the analyst agent")
+    alice.send("/analyze write the report")
+    approve("analytics → comparison", "Next: the comparator agent")
+    alice.send("/analyze which category is weakest?")
+    alice.wait_text("The weakest category is", ANSWER_TIMEOUT)
+    alice.send("/analyze which persona is strongest?")
+    alice.wait_text("The strongest persona is", ANSWER_TIMEOUT)
+    alice.send("/compare compare v1 and v2")
+    approve("comparison → deployment", "registered as challenger")
+    alice.send("/feedback what do production users complain about?")
+    alice.wait_text("Approval needed: feedback → dataset", ANSWER_TIMEOUT)
+    alice.scroll_to("Approval needed: feedback")
+    alice.screenshot("conversation-feedback-gate")
+    from graphs.audit import audit_trail
+
+    decided = [(r["stage_from"], r["decision"], r["approver"]) for r in audit_trail(thread_id=thread_id)]
+    assert decided == [(s, "approve", "alice") for s in ("dataset", "simulation", "judging", "analytics",
+                                                           "comparison")]

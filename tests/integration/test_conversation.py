@@ -48,6 +48,7 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     thread = f"conv-{uuid.uuid4().hex[:6]}"
     project = f"conv-{uuid.uuid4().hex[:6]}"
     out = _say(graph, thread, f"Build an evaluation dataset of 4 scenarios for support v2 in project {project}")
+    assert project not in {r["project_id"] for r in _projects()}, "nothing is written before a gate"
     assert out["route"]["agent"] == "dataset_builder" and _gate(graph, thread) is None
     values = graph.get_state(_config(thread)).values
     assert values["project_id"] == project and len(values["dataset_draft"]["scenarios"]) == 4
@@ -107,6 +108,22 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     out = _say(graph, thread, "/feedback what do production users complain about?")
     gate = _gate(graph, thread)
     assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
+
+
+def _projects() -> list[dict[str, Any]]:
+    from core.db import connect
+
+    with connect() as conn:
+        return list(conn.execute("SELECT project_id FROM projects").fetchall())
+
+
+def test_the_default_project_is_created_at_its_first_gate(graph) -> None:  # type: ignore[no-untyped-def]
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    _say(graph, thread, "Build an evaluation dataset of 3 scenarios for support v1")
+    _say(graph, thread, "looks good")
+    gate = _gate(graph, thread)
+    assert gate is not None and gate["project_id"] == "default"
+    assert "default" in {r["project_id"] for r in _projects()}
 
 
 def test_stages_without_their_input_say_what_is_missing(graph) -> None:  # type: ignore[no-untyped-def]
