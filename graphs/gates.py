@@ -101,9 +101,10 @@ def deployment_summary(state: LifecycleState) -> Summary:
 def feedback_summary(state: LifecycleState) -> Summary:
     """What the feedback -> dataset gate shows."""
     fb = state["feedback"]
-    themes = fb.get("themes_for_dataset", [])
-    text = (f"Production feedback collected; {len(themes)} themes proposed as new scenarios for the next dataset: "
-            + "; ".join(t.get("theme", "") for t in themes[:5]))
+    seeds = fb.get("themes_for_dataset", [])
+    themes = list(dict.fromkeys(t.get("theme", "") for t in seeds))
+    text = (f"Production feedback collected; {len(seeds)} scenarios from {len(themes)} themes proposed for the next "
+            "dataset: " + "; ".join(themes[:5]))
     metrics: dict[str, float | int | str] = {
         k: v for k, v in (fb.get("window") or {}).items() if isinstance(v, int | float)}
     return text, metrics

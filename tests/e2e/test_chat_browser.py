@@ -94,6 +94,10 @@ class Chat:
                  f"//button[normalize-space()='{label}'])[last()]")
         return self.wait(lambda d: d.find_element(By.XPATH, xpath), 30, f"the {label} button of {marker}")
 
+    def click(self, element: Any) -> None:
+        """Click ``element`` after scrolling it to the middle of the view (the scroll-down overlay may cover it)."""
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
     def scroll_to(self, text: str) -> None:
         """Bring the last element that contains ``text`` to the top of the view."""
         from selenium.webdriver.common.by import By
@@ -312,12 +316,12 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     bob.login("bob", "bob-pw")
     bob.send(f"/approvals {thread_id}")
     bob.wait_text("Approval needed: dataset → simulation", 120)
-    bob.button_in_card(thread_id, "Approve").click()
+    bob.click(bob.button_in_card(thread_id, "Approve"))
     bob.wait_text("you need the approver role to approve this gate", 60)
 
     def approve(gate: str, then: str) -> None:
         alice.wait_text(f"Approval needed: {gate}", ANSWER_TIMEOUT)
-        alice.button_in_card(thread_id, "Approve").click()
+        alice.click(alice.button_in_card(thread_id, "Approve"))
         alice.wait_text(then, ANSWER_TIMEOUT)
 
     approve("dataset → simulation", "Next: the simulator agent")
@@ -334,8 +338,8 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     alice.send("/compare compare v1 and v2")
     approve("comparison → deployment", "registered as challenger")
     alice.send("/feedback what do production users complain about?")
-    alice.wait_text("Approval needed: feedback → dataset", ANSWER_TIMEOUT)
-    alice.scroll_to("Approval needed: feedback")
+    alice.wait_text("Approval needed: production feedback → dataset", ANSWER_TIMEOUT)
+    alice.scroll_to("Approval needed: production feedback")
     alice.screenshot("conversation-feedback-gate")
     from graphs.audit import audit_trail
 
