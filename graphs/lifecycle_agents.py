@@ -253,8 +253,8 @@ def report_decision(state: SupervisorState) -> dict[str, Any]:
     decision = state["last_decision"]
     stage = str(state.get("pending_gate"))
     agent = (state.get("route") or {}).get("agent", "general")
-    who = f"{decision['decision']} by {decision['approver']}" + (f": {decision['comment']}" if decision.get("comment")
-                                                                 else "")
+    verb = {"approve": "approved", "reject": "rejected", "revise": "sent back for revision"}[decision["decision"]]
+    who = f"{verb} by {decision['approver']}" + (f": {decision['comment']}" if decision.get("comment") else "")
     update: dict[str, Any] = {"pending_gate": None}
     if decision["decision"] != "approve":
         text = f"Gate {decision['gate']}: {who}. Tell the {agent} what to change."

@@ -66,3 +66,26 @@ def test_supervisor_through_the_sdk(server: str, sample_db) -> None:  # type: ig
                               input={"messages": [{"role": "human", "content": "and for gpt-4.1?"}]})
     assert follow["route"]["method"] == "follow-up"
     assert all(c["args"].get("model_name") == "gpt-4.1" for c in follow["answer"]["tool_calls"])
+
+
+def test_dataset_conversation_pauses_at_its_gate_and_resumes_through_the_sdk(server: str) -> None:
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=server)
+    thread = client.threads.create()["thread_id"]
+
+    def say(text: str) -> dict:  # type: ignore[type-arg]
+        return client.runs.wait(thread, "supervisor", input={"messages": [{"role": "human", "content": text}]})
+
+    out = say("Build an evaluation dataset of 3 scenarios for support v2 in project sdk-e2e")
+    assert out["route"]["agent"] == "dataset_builder" and "Proposed" in out["answer"]["text"]
+    out = say("add 1 hard scenario about refunds")
+    assert "Revised the draft to version 2: 4 scenarios" in out["answer"]["text"]
+    say("looks good")
+    state = client.threads.get_state(thread)
+    gates = [i["value"] for t in state["tasks"] for i in t.get("interrupts", [])]
+    assert len(gates) == 1 and (gates[0]["stage_from"], gates[0]["stage_to"]) == ("dataset", "simulation")
+    assert gates[0]["project_id"] == "sdk-e2e"
+    out = client.runs.wait(thread, "supervisor", command={"resume": {"decision": "approve", "approver": "sdk"}})
+    assert "approved by sdk" in out["answer"]["text"] and "simulator" in out["answer"]["text"]
+    assert not [t for t in client.threads.get_state(thread)["tasks"] if t.get("interrupts")]
