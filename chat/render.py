@@ -78,6 +78,13 @@ def describe_node(name: str, result: dict[str, Any]) -> str:
             calls = ", ".join(sorted({c.get("name", "?") for c in a.get("tool_calls") or []}))
             return f"diagnosis with {len(d.get('causes') or [])} cause(s)" + (f"; tools: {calls}" if calls else "")
         return "answered"
+    messages = result.get("messages") or []
+    tools = [str(getattr(m, "name", "")) for m in messages if getattr(m, "type", "") == "tool"]
+    if tools:
+        return "results of " + ", ".join(tools)
+    requested = [c["name"] for m in messages for c in getattr(m, "tool_calls", None) or []]
+    if requested:
+        return "calls " + ", ".join(requested)
     if "last_decision" in result:
         d = result["last_decision"]
         return f"{d.get('decision')} by {d.get('approver')}" + (f": {d['comment']}" if d.get("comment") else "")

@@ -83,7 +83,8 @@ def _default_describe(name: str, result: dict[str, Any]) -> str:
 
 async def stream_with_steps(graph: Any, inputs: Any, thread_id: str, title: str,
                             describe: Describe = _default_describe, hidden: tuple[str, ...] = ()) -> None:
-    """Run ``graph`` on ``inputs`` in a worker thread; show a parent step ``title`` with one child step per node.
+    """Run ``graph`` on ``inputs`` in a worker thread; show a parent step ``title`` with one child step per node,
+    subgraph nodes included (an agent's model calls and tool rounds show as "failure › tools").
 
     Raises whatever the graph raised. Nodes named in ``hidden`` run without a step.
     """
@@ -92,8 +93,10 @@ async def stream_with_steps(graph: Any, inputs: Any, thread_id: str, title: str,
 
     def work() -> None:
         try:
-            for _mode, event in graph.stream(inputs, graph_config(thread_id), stream_mode=["tasks"]):
-                loop.call_soon_threadsafe(queue.put_nowait, ("task", event))
+            for namespace, _mode, event in graph.stream(inputs, graph_config(thread_id), stream_mode=["tasks"],
+                                                       subgraphs=True):
+                parent_node = namespace[-1].split(":")[0] if namespace else ""
+                loop.call_soon_threadsafe(queue.put_nowait, ("task", {**event, "parent": parent_node}))
         except BaseException as exc:  # handed to the event loop, re-raised there
             loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
         else:
@@ -116,6 +119,8 @@ async def stream_with_steps(graph: Any, inputs: Any, thread_id: str, title: str,
             name = str(event.get("name", ""))
             if name in hidden or name.startswith("__"):
                 continue
+            if event.get("parent"):
+                name = f"{event['parent']} › {name}"
             if "input" in event:  # a node starts
                 step = cl.Step(name=name, type="tool", parent_id=parent.id, show_input=False)
                 step.start = utc_now()

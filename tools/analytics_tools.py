@@ -201,13 +201,14 @@ def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
 
 
 @tool
-def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500) -> dict[str, Any]:
-    """2-d map of the latest run's interactions (PCA, or UMAP: ~30 s the first time in a process): a sample of
-    points [interaction_id, cluster_id, x, y] and each cluster's centre on the map."""
+def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500,
+                       run_id: str | None = None) -> dict[str, Any]:
+    """2-d map of the interactions of the latest (or given) run (PCA, or UMAP: ~30 s the first time in a
+    process): a sample of points [interaction_id, cluster_id, x, y] and each cluster's centre on the map."""
     if method not in ("pca", "umap"):
         raise ValueError("method must be 'pca' or 'umap'")
     sample = max(10, min(int(sample), MAX_SAMPLE))
-    run = _run()
+    run = _run(run_id)
     points = _points(run["run_id"])
     if method == "umap" and any(p["x_umap"] is None for p in points):
         coords = _compute_umap(run["run_id"], [p["interaction_id"] for p in points])

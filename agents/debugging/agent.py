@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from typing import Annotated, Any, Literal, TypedDict
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
 
 from agents.debugging.models import ConversationContext
 from agents.prompts import load_prompt
@@ -39,35 +44,68 @@ TOOLSETS: dict[str, list[BaseTool]] = {
 MAP_TOOL = project_embeddings.name
 
 
+class DebugState(TypedDict, total=False):
+    """The private state of one debugging agent's turn: its own message list (system prompt, the conversation,
+    the tool calls and their results) and the number of model rounds so far."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    rounds: int
+    diagnosis: Diagnosis
+
+
+def _tool_error(exc: Exception) -> str:
+    """A failing tool is evidence for the model, not a crash."""
+    return json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+
+
+@cache
+def build_debugging_agent(agent: str) -> CompiledStateGraph[DebugState, None, DebugState, DebugState]:
+    """The debugging agent ``agent`` as a graph: model <-> ``ToolNode`` for at most ``MAX_TOOL_ROUNDS`` rounds,
+    then the structured diagnosis. Each model call and each tool round is a checkpointed step."""
+    tools = TOOLSETS[agent]
+
+    def call_model(state: DebugState) -> dict[str, Any]:
+        """Ask the model for its next tool calls (or its answer) given the evidence so far."""
+        ai = get_chat_model(agent=agent).bind_tools(tools).invoke(state["messages"])
+        return {"messages": [ai], "rounds": state.get("rounds", 0) + 1}
+
+    def route_after_model(state: DebugState) -> Literal["tools", "diagnose"]:
+        """Run the requested tools, or diagnose when the model asked for none (or the rounds are used up)."""
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else "diagnose"
+
+    def route_after_tools(state: DebugState) -> Literal["call_model", "diagnose"]:
+        """Back to the model while rounds remain."""
+        return "call_model" if state.get("rounds", 0) < MAX_TOOL_ROUNDS else "diagnose"
+
+    def diagnose(state: DebugState) -> dict[str, Any]:
+        """The structured diagnosis from the whole evidence."""
+        diagnosis = get_chat_model(agent=agent).with_structured_output(Diagnosis).invoke(state["messages"])
+        assert isinstance(diagnosis, Diagnosis)
+        return {"diagnosis": diagnosis}
+
+    graph = StateGraph(DebugState)
+    graph.add_node("call_model", call_model)
+    graph.add_node("tools", ToolNode(tools, handle_tool_errors=_tool_error))
+    graph.add_node("diagnose", diagnose)
+    graph.add_edge(START, "call_model")
+    graph.add_conditional_edges("call_model", route_after_model, ["tools", "diagnose"])
+    graph.add_conditional_edges("tools", route_after_tools, ["call_model", "diagnose"])
+    graph.add_edge("diagnose", END)
+    return graph.compile(name=f"{agent}_agent")
+
+
 def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: dict[str, Any]) -> dict[str, Any]:
-    """Run one turn of a debugging agent; returns the diagnosis, the tool calls made and the evidence."""
-    tools = {t.name: t for t in TOOLSETS[agent]}
-    model = get_chat_model(agent=agent)
+    """Run one turn of a debugging agent (inside a graph node it runs as a subgraph on the parent's checkpointer);
+    returns the diagnosis, the tool calls made, the evidence and the interaction map if one was drawn."""
     system = context_message(load_prompt(agent), CONTEXT_MARK, ConversationContext.model_validate(context))
-    messages: list[BaseMessage] = [system, *history]
-    bound = model.bind_tools(list(tools.values()))
-    calls_made: list[dict[str, Any]] = []
-    for _ in range(MAX_TOOL_ROUNDS):
-        ai = bound.invoke(messages)
-        assert isinstance(ai, AIMessage)
-        messages.append(ai)
-        if not ai.tool_calls:
-            break
-        for call in ai.tool_calls:
-            calls_made.append({"name": call["name"], "args": call["args"]})
-            if call["name"] not in tools:
-                result: Any = {"error": f"unknown tool {call['name']}"}
-            else:
-                try:
-                    result = tools[call["name"]].invoke(call["args"])
-                except Exception as exc:  # a tool failure is evidence for the model, not a crash
-                    result = {"error": f"{type(exc).__name__}: {exc}"}
-            messages.append(ToolMessage(content=json.dumps(result, default=str), tool_call_id=call["id"] or "",
-                                        name=call["name"]))
-    diagnosis = model.with_structured_output(Diagnosis).invoke(messages)
-    assert isinstance(diagnosis, Diagnosis)
+    start: DebugState = {"messages": [system, *history]}  # type: ignore[list-item]
+    out = build_debugging_agent(agent).invoke(start)
+    messages: list[BaseMessage] = out["messages"]
+    calls_made = [{"name": c["name"], "args": c["args"]} for m in messages if isinstance(m, AIMessage)
+                  for c in m.tool_calls]
     evidence = [{"tool": m.name, "content": m.text[:4000]} for m in messages if isinstance(m, ToolMessage)]
-    return {"diagnosis": diagnosis, "tool_calls": calls_made, "evidence": evidence, "map": _map(messages)}
+    return {"diagnosis": out["diagnosis"], "tool_calls": calls_made, "evidence": evidence, "map": _map(messages)}
 
 
 def _map(messages: Sequence[BaseMessage]) -> dict[str, Any] | None:

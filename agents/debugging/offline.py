@@ -191,7 +191,7 @@ def tool_planner(agent: str) -> ToolPlanner:
     """The offline model's tool choice for the debugging agent ``agent``: from the user's words, never log text."""
     def plan(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] | None:
         if _has_results(messages):
-            return None
+            return _map_of_clusters(messages, names)
         question, context = _question_and_context(messages)
         ent = resolve_entities(question, context)
         window = {k: ent.get(k) for k in _WINDOW_KEYS}
@@ -201,7 +201,6 @@ def tool_planner(agent: str) -> ToolPlanner:
             one = _CLUSTER_ID.search(question)
             calls = ([_call("describe_cluster", {"cluster_id": int(one.group(1))})] if one else
                      [_call("top_failure_clusters", {"top": 5})])
-            calls.append(_call("project_embeddings", {"method": "pca", "sample": 500}))
         elif agent == "failure":
             calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
                      _call("find_similar_incidents", {"query": query, "model_name": ent.get("model_name"),
@@ -218,6 +217,16 @@ def tool_planner(agent: str) -> ToolPlanner:
                      _call("failure_trends", window)]
         return [c for c in calls if c["name"] in names]
     return plan
+
+
+def _map_of_clusters(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] | None:
+    """Second round of a cluster question: the map of the run the clusters came from (once)."""
+    res = _results(messages)
+    runs = [r["run_id"] for key in ("top_failure_clusters", "describe_cluster") for r in res.get(key, [])
+            if isinstance(r, dict) and r.get("run_id")]
+    if not runs or "project_embeddings" in res or "project_embeddings" not in names:
+        return None
+    return [_call("project_embeddings", {"method": "pca", "sample": 500, "run_id": runs[0]})]
 
 
 def diagnosis_text(messages: Sequence[BaseMessage]) -> str:

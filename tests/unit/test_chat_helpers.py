@@ -68,9 +68,9 @@ def test_diagnosis_renders_sections_with_cited_ids() -> None:
     route = {"agent": "failure", "method": "classifier", "confidence": 0.99}
     assert answer_markdown(route, {"kind": "diagnosis", "diagnosis": diagnosis}).startswith(
         "*Answered by the **failure** agent (classifier, confidence 0.99).*")
-    notice = answer_markdown({"agent": "simulator", "method": "classifier", "confidence": 0.9},
-                             {"kind": "notice", "text": "Not here."})
-    assert "/lifecycle" in notice
+    lifecycle = answer_markdown({"agent": "simulator", "method": "classifier", "confidence": 0.9},
+                                {"kind": "lifecycle", "text": "Simulation finished."})
+    assert lifecycle == "*Answered by the **simulator** agent (classifier, confidence 0.90).*\n\nSimulation finished."
 
 
 def test_approval_card_and_ingest_summary() -> None:
