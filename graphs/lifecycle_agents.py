@@ -16,7 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 
-from core.contracts import Dataset
+from core.contracts import Dataset, FailureCluster
 from core.lifecycle_config import LifecycleConfig, agent_ref
 from graphs import gates as g
 from graphs.state import SupervisorState, lifecycle_config
@@ -42,6 +42,33 @@ _ACCEPT = re.compile(r"^\W*(ok(ay)?|yes|yep|sure|fine|great|good|perfect|go ahea
                      r"looks? (good|fine|great)|that'?s (good|fine|it)|create (it|the dataset)|save (it|the dataset)"
                      r"|use (it|this))\b", re.I)
 _REPORT = re.compile(r"\b(write|log|save|produce|make)\b.*\breport\b", re.I)
+_FROM_CLUSTER = re.compile(r"\b(?:(top|first|worst)\s+(?:failure\s+|failing\s+)?cluster|cluster\s+(\d+))"
+                           r"(?:\s+of\s+run\s+([A-Za-z0-9_-]+))?", re.I)
+
+
+def _cluster_seed(question: str) -> tuple[FailureCluster | None, str]:
+    """The failure cluster a request names ("from cluster 12", "from the top cluster", "... of run R") as a
+    dataset seed, and how it was found (or why not)."""
+    from services.analytics_store import get_run
+    from services.telemetry import pooled
+
+    m = _FROM_CLUSTER.search(question)
+    if m is None:
+        return None, ""
+    with pooled() as conn:
+        run = get_run(conn, m[3])
+    if run is None:
+        return None, f"there is no analytics run{f' {m[3]}' if m[3] else ''} yet (ask for the top failure clusters)"
+    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
+    ranked = [c["cluster_id"] for c in run["metadata"]["clusters"] if profiles[c["cluster_id"]]["n_failures"]]
+    cluster_id = int(m[2]) if m[2] else (ranked[0] if ranked else -1)
+    if cluster_id not in profiles:
+        return None, f"cluster {cluster_id} is not in run {run['run_id']} (clusters: {sorted(profiles)})"
+    p = profiles[cluster_id]
+    texts = [e["text"] for e in (p.get("failing_exemplars") or p.get("exemplars") or [])][:3]
+    seed = FailureCluster(label=str(p["label"]), failure_type=str(p.get("dominant_failure_type") or "unknown"),
+                          exemplars=texts)
+    return seed, f"cluster {cluster_id} of run {run['run_id']} ('{p['label']}', {p['n_failures']} failures)"
 
 
 def _question(state: SupervisorState) -> str:
@@ -142,10 +169,15 @@ def talk_to_dataset_builder(state: SupervisorState, runtime: Runtime[LifecycleCo
         return _answer("dataset_builder", text, {**update, "dataset_draft": ds.model_dump(mode="json")})
     count = _COUNT.search(question)
     n = int(count[1]) if count else update["n_scenarios"]
+    seed, found = _cluster_seed(question)
+    if found and seed is None:
+        return _answer("dataset_builder", f"I cannot seed the dataset from that: {found}.", update)
     target = get_target(**update["candidate"])
-    ds = build_dataset(target, n=n)
+    ds = build_dataset(target, n=n, failure_clusters=[seed] if seed else None)
     meta = target.metadata
-    text = (f"Proposed **{ds.name}** for `{meta.name}@{meta.version}` from its metadata ({meta.description[:160]}): "
+    source = f" and failure {found}" if seed else ""
+    text = (f"Proposed **{ds.name}** for `{meta.name}@{meta.version}` from its metadata ({meta.description[:160]})"
+            f"{source}: "
             f"{len(ds.scenarios)} scenarios in {len({s.category for s in ds.scenarios})} categories; "
             f"{_validation_line(ds)}.\n\n{_dataset_table(ds)}\n\nTell me what to change (add, drop, restyle), "
             "or say \"looks good\" to create it.")

@@ -3,6 +3,7 @@ the figures of each answer checked against what the stage logged to MLflow (read
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -130,3 +131,33 @@ def test_stages_without_their_input_say_what_is_missing(graph) -> None:  # type:
     thread = f"conv-{uuid.uuid4().hex[:6]}"
     out = _say(graph, thread, "/judge judge the last simulation")
     assert "no simulation in project `default`" in out["answer"]["text"] and _gate(graph, thread) is None
+
+
+def test_a_dataset_seeded_from_the_top_failure_cluster(graph) -> None:  # type: ignore[no-untyped-def]
+    """The seed is the highest-ranked cluster that has failures in the run (recomputed from the raw tables), and the
+    seeded scenarios open with that cluster's failing prompts."""
+    from core.db import connect
+
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    _say(graph, thread, "What are the top failure clusters?")
+    out = _say(graph, thread, "Build a dataset of 6 scenarios from the top failure cluster")
+    assert out["route"]["agent"] == "dataset_builder", out["route"]
+    run_id = re.search(r"cluster (\d+) of run (\S+) ", out["answer"]["text"])
+    assert run_id, out["answer"]["text"]
+    cluster_id, run = int(run_id[1]), run_id[2]
+    with connect() as conn:
+        meta = conn.execute("SELECT metadata FROM analytics_runs WHERE run_id = %s", (run,)).fetchone()["metadata"]
+        failing = {r["cluster_id"] for r in conn.execute(
+            "SELECT c.cluster_id FROM interaction_clusters c JOIN interactions i USING (interaction_id) "
+            "WHERE c.run_id = %s AND i.is_failure GROUP BY c.cluster_id", (run,)).fetchall()}
+        top = next(c for c in meta["clusters"] if c["cluster_id"] in failing)
+        prompts = {r["request_text"] for r in conn.execute(
+            "SELECT i.request_text FROM interaction_clusters c JOIN interactions i USING (interaction_id) "
+            "WHERE c.run_id = %s AND c.cluster_id = %s AND i.is_failure", (run, cluster_id)).fetchall()}
+    assert cluster_id == top["cluster_id"]
+    draft = graph.get_state(_config(thread)).values["dataset_draft"]
+    seeded = [s for s in draft["scenarios"] if s["source"].startswith("cluster:")]
+    assert seeded and all(s["opening_message"] in prompts for s in seeded)
+
+    out = _say(graph, thread, "Build a dataset from cluster 9999")
+    assert "cannot seed the dataset" in out["answer"]["text"] and "cluster 9999 is not in run" in out["answer"]["text"]
