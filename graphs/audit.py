@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from core.db import connect
@@ -10,17 +12,38 @@ from graphs.approval import ApprovalDecision, ApprovalRequest
 
 
 def write_audit(thread_id: str, request: ApprovalRequest, decision: ApprovalDecision) -> None:
-    """Record a decision once (a node re-run after a crash does not duplicate it)."""
+    """Record a decision once (a node re-run after a crash does not duplicate it), in ``approvals_audit`` and as a
+    tag on each MLflow run the gate cites."""
     key = f"{thread_id}:{request.stage_from}->{request.stage_to}:{request.gate_seq}"
     with connect() as conn:
-        conn.execute(
+        inserted = conn.execute(
             """INSERT INTO approvals_audit (thread_id, project_id, stage_from, stage_to, decision, approver, comment,
                    artifact_ids, automatic, justification, decision_key)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (decision_key) DO NOTHING""",
             (thread_id, request.project_id, request.stage_from, request.stage_to, decision.decision,
              decision.approver, decision.comment, json.dumps(request.artifacts), decision.automatic,
              decision.justification, key),
-        )
+        ).rowcount
+    if inserted:
+        _tag_runs(thread_id, request, decision)
+
+
+def _tag_runs(thread_id: str, request: ApprovalRequest, decision: ApprovalDecision) -> None:
+    """Tag ``gate_decision.<seq>`` (the decision as JSON) on the MLflow runs the gate cites."""
+    import mlflow
+
+    from core.tracking import configure_mlflow
+
+    runs = [m[1] for a in request.artifacts if (m := re.match(r"mlflow run \S+: ([0-9a-f]{32})$", a.strip()))]
+    if not runs:
+        return
+    configure_mlflow()
+    value = json.dumps({"thread_id": thread_id, "gate": f"{request.stage_from}->{request.stage_to}",
+                        "decision": decision.decision, "approver": decision.approver, "comment": decision.comment,
+                        "automatic": decision.automatic, "decided_at": datetime.now(UTC).isoformat()})
+    client = mlflow.MlflowClient()
+    for run_id in runs:
+        client.set_tag(run_id, f"gate_decision.{request.gate_seq}", value[:5000])
 
 
 def audit_trail(thread_id: str | None = None, project_id: str | None = None) -> list[dict[str, Any]]:

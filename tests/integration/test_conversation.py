@@ -71,6 +71,12 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     assert [s.id for s in logged.scenarios] == [s["id"] for s in draft["scenarios"]]
     out = _approve(graph, thread)
     assert "simulator" in out["answer"]["text"]
+    import json
+
+    import mlflow
+
+    tag = mlflow.MlflowClient().get_run(values["runs"]["dataset"]).data.tags["gate_decision.0"]
+    assert json.loads(tag)["approver"] == "alice" and json.loads(tag)["gate"] == "dataset->simulation"
 
     out = _say(graph, thread, "simulate support v2 against support v1")
     assert out["route"]["agent"] == "simulator"
