@@ -21,8 +21,9 @@ import chainlit as cl  # noqa: E402
 from chainlit.types import CommandDict, ThreadDict  # noqa: E402
 
 from agents.setup import register_offline_handlers  # noqa: E402
-from chat import approvals, auth, history, offline, upload  # noqa: E402
+from chat import approvals, history, offline, upload  # noqa: E402
 from chat.runtime import close_runtime, get_runtime, graph_config  # noqa: E402
+from core import users as auth  # noqa: E402
 
 offline.install()
 register_offline_handlers()

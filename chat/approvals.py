@@ -17,10 +17,10 @@ from typing import Any
 import chainlit as cl
 
 from chat.answer_charts import answer_figures
-from chat.auth import ANONYMOUS, DENIED, can_approve, role_of
 from chat.render import answer_markdown, approval_card, decision_line, describe_node, gate_title, lifecycle_end
 from chat.runtime import get_runtime, stream_with_steps
 from core.lifecycle_config import DEFAULTS, agent_ref
+from core.users import ANONYMOUS, DENIED, can_approve, role_of
 from graphs.threads import ThreadKind
 
 ACTION = "gate_decision"

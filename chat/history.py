@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chat.auth import auth_enabled
+from core.users import auth_enabled
 
 log = logging.getLogger(__name__)
 SCHEMA = "chainlit"

@@ -18,6 +18,8 @@ from langgraph.config import get_config
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from core.users import DENIED, auth_enabled, can_approve
+
 DecisionKind = Literal["approve", "reject", "revise"]
 ALL_DECISIONS: tuple[DecisionKind, ...] = ("approve", "reject", "revise")
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -95,6 +97,8 @@ def validate_decision(raw: Any, request: ApprovalRequest) -> ApprovalDecision:
         raise ValueError("invalid decision: automatic decisions come only from the project's automation policy")
     if decision.decision not in request.allowed:
         raise ValueError(f"invalid decision: '{decision.decision}' is not allowed here (allowed: {request.allowed})")
+    if auth_enabled() and not can_approve(decision.approver):
+        raise ValueError(f"invalid decision: {decision.approver!r} is not a configured approver ({DENIED})")
     return decision
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.db import connect
+from core.users import auth_enabled, role_of
 from graphs.approval import ApprovalDecision, ApprovalRequest
 
 
@@ -18,14 +19,21 @@ def write_audit(thread_id: str, request: ApprovalRequest, decision: ApprovalDeci
     with connect() as conn:
         inserted = conn.execute(
             """INSERT INTO approvals_audit (thread_id, project_id, stage_from, stage_to, decision, approver, comment,
-                   artifact_ids, automatic, justification, decision_key)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (decision_key) DO NOTHING""",
+                   artifact_ids, automatic, justification, decision_key, approver_role)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (decision_key) DO NOTHING""",
             (thread_id, request.project_id, request.stage_from, request.stage_to, decision.decision,
              decision.approver, decision.comment, json.dumps(request.artifacts), decision.automatic,
-             decision.justification, key),
+             decision.justification, key, decision_role(decision)),
         ).rowcount
     if inserted:
         _tag_runs(thread_id, request, decision)
+
+
+def decision_role(decision: ApprovalDecision) -> str:
+    """The role a decision was made with: the configured role, ``automation``, or ``unauthenticated``."""
+    if decision.automatic:
+        return "automation"
+    return role_of(decision.approver) if auth_enabled() else "unauthenticated"
 
 
 def _tag_runs(thread_id: str, request: ApprovalRequest, decision: ApprovalDecision) -> None:
@@ -39,7 +47,8 @@ def _tag_runs(thread_id: str, request: ApprovalRequest, decision: ApprovalDecisi
         return
     configure_mlflow()
     value = json.dumps({"thread_id": thread_id, "gate": f"{request.stage_from}->{request.stage_to}",
-                        "decision": decision.decision, "approver": decision.approver, "comment": decision.comment,
+                        "decision": decision.decision, "approver": decision.approver,
+                        "role": decision_role(decision), "comment": decision.comment,
                         "automatic": decision.automatic, "decided_at": datetime.now(UTC).isoformat()})
     client = mlflow.MlflowClient()
     for run_id in runs:

@@ -167,3 +167,21 @@ def test_a_dataset_seeded_from_the_top_failure_cluster(graph) -> None:  # type: 
 
     out = _say(graph, thread, "Build a dataset from cluster 9999")
     assert "cannot seed the dataset" in out["answer"]["text"] and "cluster 9999 is not in run" in out["answer"]["text"]
+
+
+def test_with_users_configured_only_an_approver_can_decide(graph, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whichever door a decision comes through, the gate refuses a viewer (the thread stays paused) and audits the
+    approver's role."""
+    from graphs.audit import audit_trail
+
+    monkeypatch.setenv("OPSGRAPH_CHAT_USERS", "alice:pw:approver,bob:pw:viewer")
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    _say(graph, thread, "Build an evaluation dataset of 3 scenarios for support v1")
+    _say(graph, thread, "looks good")
+    graph.invoke(Command(resume={"decision": "approve", "approver": "bob"}), _config(thread))
+    gate = _gate(graph, thread)
+    assert gate is not None and "'bob' is not a configured approver" in gate["error"]
+    graph.invoke(Command(resume={"decision": "approve", "approver": "mallory"}), _config(thread))
+    assert _gate(graph, thread) is not None and not audit_trail(thread_id=thread)
+    _approve(graph, thread)
+    assert [(r["approver"], r["approver_role"]) for r in audit_trail(thread_id=thread)] == [("alice", "approver")]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chat import auth
 from chat.history import asyncpg_url
 from chat.offline import strip_external_links
 from chat.render import answer_markdown, approval_card, diagnosis_markdown, ingest_markdown
+from core import users as auth
 
 # importing chainlit (for chat.approvals) imports a third-party module that uses pydantic's deprecated class config
 pytestmark = pytest.mark.filterwarnings("ignore:Support for class-based `config`:DeprecationWarning")

@@ -1,10 +1,11 @@
-"""Optional password login and the approver role.
+"""Optional users and the approver role, shared by the chat's login, the CLI and the approval primitive.
 
 Authentication is on only when ``OPSGRAPH_CHAT_USERS`` is set, e.g. ``"alice:pw:approver,bob:pw:viewer"``
 (``name:password[:role]``, role ``viewer`` by default). Chainlit then also needs ``CHAINLIT_AUTH_SECRET``
 (``chainlit create-secret``). Roles are read from this configuration every time (not from the session token),
-so changing a user's role takes effect at once. With authentication off everyone is ``anonymous`` and may
-approve gates.
+so changing a user's role takes effect at once. With users configured, a gate accepts decisions only from an
+approver, whichever door they come through (chat, CLI, the LangGraph API). With authentication off everyone is
+``anonymous`` in the chat and may approve gates.
 """
 
 from __future__ import annotations
