@@ -44,6 +44,7 @@ from core.settings import get_settings
 from services.analytics_store import load_frame, profile_to_json, save_run
 from services.answer_key import load_answer_key, score_against_key
 from services.cluster_naming import name_clusters, write_narrative
+from services.telemetry import data_version
 
 Method = Literal["kmeans", "hdbscan"]
 StepFn = Callable[[str], None]
@@ -302,11 +303,13 @@ def run_analysis(
     if step:
         step("load")
     started = time.perf_counter()
+    version = data_version(conn)
     df, X, missing = load_frame(conn, opts.max_rows, opts.seed)
     load_s = round(time.perf_counter() - started, 3)
     run = analyse(df, X, out, opts, step, run_id)
     run.params["timings_s"] = {"load": load_s, **run.params["timings_s"]}
     run.params["n_without_embedding"] = missing
+    run.params["data_version"] = version
     if step:
         step("persist")
     save_run(conn, run.run_id, run.result.method, run.result.k, run.params, run.metadata, str(out), run.ids,

@@ -125,3 +125,16 @@ def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_
     stmt = sql.SQL("SELECT interaction_id FROM interactions WHERE {} ORDER BY {} LIMIT %s").format(
         sql.SQL(" AND ").join(conds), order)
     return [r["interaction_id"] for r in conn.execute(stmt, [*params, limit]).fetchall()]
+
+
+def data_version(conn: psycopg.Connection[DictRow]) -> str:
+    """The version of the stored telemetry and its vectors: the last finished ingest that inserted or updated rows
+    of any table or embedded texts, with the embedder (a re-ingest that changes nothing keeps the version)."""
+    from core.providers import embedder_spec
+
+    row = conn.execute(
+        "SELECT ingest_id FROM ingest_runs WHERE status = 'done' AND (EXISTS (SELECT 1 FROM "
+        "jsonb_each(summary->'tables') t WHERE coalesce((t.value->>'inserted')::bigint, 0) "
+        "+ coalesce((t.value->>'updated')::bigint, 0) > 0) OR coalesce((summary->'embeddings'->>'embedded')::bigint, "
+        "0) > 0) ORDER BY finished_at DESC LIMIT 1").fetchone()
+    return f"{row['ingest_id'] if row else 'none'}|{embedder_spec().name}"

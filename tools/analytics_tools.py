@@ -19,7 +19,7 @@ from analytics.ranking import rank_clusters as rank_profiles
 from core.settings import get_settings
 from services.analytics_runs import RunOptions, run_analysis
 from services.analytics_store import by_count, cluster_member_ids, get_run, profile_from_json, run_points, store_umap
-from services.telemetry import load_embeddings, pooled
+from services.telemetry import data_version, load_embeddings, pooled
 
 MAX_TOP = 50
 MAX_SAMPLE = 5000
@@ -80,9 +80,11 @@ def _run(run_id: str | None = None) -> dict[str, Any]:
     return run
 
 
-def _has_run() -> bool:
+def _has_current_run() -> bool:
+    """Whether the newest run was computed on the current data version (then a question reuses it)."""
     with pooled() as conn:
-        return get_run(conn) is not None
+        run = get_run(conn)
+        return run is not None and run["params"].get("data_version") == data_version(conn)
 
 
 def _new_run(opts: RunOptions) -> dict[str, Any]:
@@ -236,10 +238,11 @@ def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500
 
 @tool
 def top_failure_clusters(top: int = 5) -> dict[str, Any]:
-    """The highest-priority clusters that contain failures (latest run; runs one first if none exists), each with
-    its failure mix, the model most of its failures come from, and example failing interaction ids."""
+    """The highest-priority clusters that contain failures (the latest run when it is of the current data version;
+    otherwise a new run first), each with its failure mix, the model most of its failures come from, and example
+    failing interaction ids."""
     top = max(1, min(int(top), MAX_TOP))
-    run = _run() if _has_run() else _new_run(RunOptions())
+    run = _run() if _has_current_run() else _new_run(RunOptions())
     clusters = _summaries(run, top=top, failing_only=True)
     for c in clusters:
         c["example_failure_ids"] = _member_ids(run["run_id"], c["cluster_id"])

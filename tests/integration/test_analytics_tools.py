@@ -103,3 +103,29 @@ def test_tools_read_the_latest_run(run: AnalyticsRun, database) -> None:  # type
     inc1 = T.describe_cluster.invoke({"cluster_id": latency["main_cluster"], "run_id": run.run_id})
     assert next(iter(inc1["failing_models"])) == "llama-3.1-70b"  # count order survives jsonb
     assert inc1["top_failing_model"]["name"] == "llama-3.1-70b" and inc1["top_failing_model"]["lift"] > 1.8
+
+
+def test_top_clusters_reuse_a_run_per_data_version(sample_db, database) -> None:  # type: ignore[no-untyped-def]
+    """A question reuses the run of the current data version; an ingest that changes nothing keeps the version,
+    one that updates rows (same row count) makes the next question cluster again."""
+    import json
+
+    from services.telemetry import data_version, pooled
+    from tools.analytics_tools import top_failure_clusters
+
+    first = top_failure_clusters.invoke({"top": 3})["run_id"]
+    assert top_failure_clusters.invoke({"top": 3})["run_id"] == first
+    with pooled() as conn:
+        before = data_version(conn)
+        for ingest_id, updated in (("noop-ingest", 0), ("update-ingest", 2)):
+            summary = {"tables": {"interactions": {"inserted": 0, "updated": updated, "unchanged": 9000}},
+                       "embeddings": {"embedded": 0}}
+            conn.execute("INSERT INTO ingest_runs (ingest_id, source_dir, finished_at, status, summary) "
+                         "VALUES (%s, %s, now(), 'done', %s::jsonb)",
+                         (ingest_id, str(sample_db["dir"]), json.dumps(summary)))  # the sample's own dir
+            if updated == 0:
+                assert data_version(conn) == before
+                assert top_failure_clusters.invoke({"top": 3})["run_id"] == first
+        assert data_version(conn) != before and data_version(conn).startswith("update-ingest|")
+    second = top_failure_clusters.invoke({"top": 3})["run_id"]
+    assert second != first and top_failure_clusters.invoke({"top": 3})["run_id"] == second

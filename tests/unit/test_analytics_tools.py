@@ -65,7 +65,7 @@ def store(run: AnalyticsRun, data: PlantedDataset, monkeypatch: pytest.MonkeyPat
         return [i for i in rows if i in failing][:limit]
 
     monkeypatch.setattr(T, "_run", lambda run_id=None: record)
-    monkeypatch.setattr(T, "_has_run", lambda: calls["has_run"])
+    monkeypatch.setattr(T, "_has_current_run", lambda: calls["has_run"])
     monkeypatch.setattr(T, "_new_run", new_run)
     monkeypatch.setattr(T, "_points", lambda run_id: [dict(p) for p in points])
     monkeypatch.setattr(T, "_member_ids", member_ids)
