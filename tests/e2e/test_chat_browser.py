@@ -326,6 +326,9 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
 
     approve("dataset → simulation", "Next: the simulator agent")
     alice.send("simulate support v2 against support v1")
+    alice.wait_text("Approval needed: simulation → judging", ANSWER_TIMEOUT)
+    alice.scroll_to("Answered by the simulator agent")
+    alice.screenshot("conversation-simulation")
     approve("simulation → judging", "Next: the judge agent")
     alice.send("/judge judge the last simulation")
     approve("judging → analytics", "Next: the analyst agent")
@@ -337,10 +340,13 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     alice.wait_text("The strongest persona is", ANSWER_TIMEOUT)
     alice.send("/compare compare v1 and v2")
     approve("comparison → deployment", "registered as challenger")
+    alice.scroll_to("Approval needed: comparison")
+    alice.screenshot("conversation-deployment")
     alice.send("/feedback what do production users complain about?")
     alice.wait_text("Approval needed: production feedback → dataset", ANSWER_TIMEOUT)
     alice.scroll_to("Approval needed: production feedback")
     alice.screenshot("conversation-feedback-gate")
+    (ARTIFACTS / "conversation-transcript.txt").write_text(alice.text(), encoding="utf-8")
     from graphs.audit import audit_trail
 
     decided = [(r["stage_from"], r["decision"], r["approver"]) for r in audit_trail(thread_id=thread_id)]
