@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.registry import AGENT_NAMES, get_agent
+
 STAGE_NAMES = {
     "dataset": "dataset", "simulation": "simulation", "judging": "judging", "analytics": "analytics",
     "comparison": "comparison", "deployment": "deployment", "feedback": "production feedback",
@@ -27,10 +29,12 @@ def table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
 
 
 def route_line(route: dict[str, Any]) -> str:
-    """Which agent answered and why it was chosen."""
+    """Which agent answered, why it was chosen, and what it does (from the agent registry)."""
     conf = route.get("confidence")
     how = f"{route.get('method', '?')}" + (f", confidence {conf:.2f}" if isinstance(conf, int | float) else "")
-    return f"*Answered by the **{route.get('agent', '?')}** agent ({how}).*"
+    name = str(route.get("agent", "?"))
+    role = f" {get_agent(name).description}" if name in AGENT_NAMES else ""
+    return f"*Answered by the **{name}** agent ({how}).{role}*"
 
 
 def diagnosis_markdown(diagnosis: dict[str, Any]) -> str:

@@ -285,7 +285,7 @@ def test_reopened_chat_continues_its_thread(auth_server: ChatServer, new_browser
 
 def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_browser: Callable[[], Any],
                                               database: Any) -> None:
-    """One chat thread: the top failure clusters with their map, a dataset built over three turns of edits and
+    """One chat thread: the top failure clusters with their map, a dataset from the top cluster edited over three turns,
     approved at its gate (a viewer is refused), simulation, judging, two analyst follow-ups, the comparison and its
     deployment gate, then production feedback. Every gate is a button in this thread."""
     from selenium.webdriver.common.by import By
@@ -294,14 +294,14 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     alice.login("alice", "alice-pw")
     alice.send("What are the top failure clusters?")
     alice.wait_text("Answered by the failure agent", ANSWER_TIMEOUT)
-    run_id = re.search(r"Cluster \d+ of run (\S+) ", alice.text()).group(1)  # type: ignore[union-attr]
+    top_cluster, run_id = re.search(r"Cluster (\d+) of run (\S+) ", alice.text()).groups()  # type: ignore[union-attr]
     assert database.conn.execute("SELECT 1 FROM analytics_runs WHERE run_id = %s", (run_id,)).fetchone()
     alice.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 60, "the interaction map")
     alice.scroll_to("Answered by the failure agent")
     alice.screenshot("conversation-clusters")
 
-    alice.send("Build an evaluation dataset of 4 scenarios for support v2")
-    alice.wait_text("Proposed", ANSWER_TIMEOUT)
+    alice.send("Build an evaluation dataset of 4 scenarios for support v2 from the top failure cluster")
+    alice.wait_text(f"failure cluster {top_cluster} of run {run_id}", ANSWER_TIMEOUT)
     alice.send("add 2 hard scenarios about refunds")
     alice.wait_text("Revised the draft to version 2: 6 scenarios", ANSWER_TIMEOUT)
     alice.send("more angry personas")

@@ -67,10 +67,11 @@ def test_diagnosis_renders_sections_with_cited_ids() -> None:
     assert "`INT000000`" in md and "and 2 more" in md and "44.7% vs 3.3%" in md and "(confidence 0.95)" in md
     route = {"agent": "failure", "method": "classifier", "confidence": 0.99}
     assert answer_markdown(route, {"kind": "diagnosis", "diagnosis": diagnosis}).startswith(
-        "*Answered by the **failure** agent (classifier, confidence 0.99).*")
+        "*Answered by the **failure** agent (classifier, confidence 0.99). Diagnoses failures")
     lifecycle = answer_markdown({"agent": "simulator", "method": "classifier", "confidence": 0.9},
                                 {"kind": "lifecycle", "text": "Simulation finished."})
-    assert lifecycle == "*Answered by the **simulator** agent (classifier, confidence 0.90).*\n\nSimulation finished."
+    assert lifecycle == ("*Answered by the **simulator** agent (classifier, confidence 0.90). Simulates multi-turn "
+                         "conversations between a simulated user and a target.*\n\nSimulation finished.")
 
 
 def test_approval_card_and_ingest_summary() -> None:
