@@ -187,12 +187,12 @@ def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, An
 
 @tool
 def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
-    """Re-rank the latest run's clusters under a strategy (size, failure_rate, size_x_failure, business_impact,
-    cost, mixed) with a one-line reason per position."""
+    """Re-rank the clusters of the current data version's run (computed first if there is none) under a strategy
+    (size, failure_rate, size_x_failure, business_impact, cost, mixed) with a one-line reason per position."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
     top = max(1, min(int(top), MAX_TOP))
-    run = _run()
+    run = _run() if _has_current_run() else _new_run(RunOptions())
     ranked = rank_profiles([profile_from_json(p) for p in run["params"]["profiles"]], strategy, top=top)
     return {
         **_header(run),

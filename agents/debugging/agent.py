@@ -23,7 +23,7 @@ from agents.prompts import load_prompt
 from core.diagnosis import Diagnosis
 from core.evidence import context_message
 from core.providers import get_chat_model
-from tools.analytics_tools import describe_cluster, project_embeddings, top_failure_clusters
+from tools.analytics_tools import describe_cluster, project_embeddings, rank_clusters, top_failure_clusters
 from tools.ops_tools import (
     cost_report,
     failure_trends,
@@ -36,10 +36,10 @@ MAX_TOOL_ROUNDS = 3
 CONTEXT_MARK = "Context from earlier turns (JSON): "
 TOOLSETS: dict[str, list[BaseTool]] = {
     "failure": [failure_trends, find_similar_incidents, latency_report, top_failure_clusters, describe_cluster,
-                project_embeddings],
+                rank_clusters, project_embeddings],
     "performance": [latency_report, cost_report, failure_trends, find_similar_incidents],
     "general": [search_similar_interactions, find_similar_incidents, failure_trends, top_failure_clusters,
-                describe_cluster, project_embeddings],
+                describe_cluster, rank_clusters, project_embeddings],
 }
 MAP_TOOL = project_embeddings.name
 

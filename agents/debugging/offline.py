@@ -106,6 +106,11 @@ def _cluster_cause(c: dict[str, Any], run_id: str) -> Cause:
 def _cluster_causes(res: dict[str, list[Any]]) -> list[Cause]:
     causes = [_cluster_cause(c, r["run_id"]) for r in res.get("top_failure_clusters", []) for c in r["clusters"]]
     causes += [_cluster_cause(r, r["run_id"]) for r in res.get("describe_cluster", []) if "cluster_id" in r]
+    causes += [Cause(statement=f"Cluster {c['cluster_id']} of run {r['run_id']} ranks {c['rank']} by "
+                               f"{r['strategy']} ('{c['label']}'): {c['reason']}.",
+                     aggregates=[f"{r['strategy']} score {c['score']}", r["explanation"]],
+                     confidence=0.6)
+               for r in res.get("rank_clusters", []) for c in r.get("ranking", [])]
     return causes
 
 
@@ -165,6 +170,14 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
 
 _WINDOW_KEYS = ("model_name", "use_case", "start", "end")
 _CLUSTERS = re.compile(r"\bclust(er|ers|ering|ered)\b", re.I)
+_RANK = re.compile(r"\b(rank|ranked|ranking|order|ordered|sort|sorted)\b", re.I)
+_STRATEGY_WORDS = (  # first match wins: the more specific phrases come first
+    ("size_x_failure", re.compile(r"failing volume|most failures|number of failures|volume", re.I)),
+    ("failure_rate", re.compile(r"failure[- ]rate|fail(s|ing)? most often|error rate", re.I)),
+    ("business_impact", re.compile(r"business|impact|severity", re.I)),
+    ("cost", re.compile(r"\bcost|spend|expensive|dollars?", re.I)),
+    ("size", re.compile(r"\bsize\b|largest|biggest|how many interactions", re.I)),
+)
 _CLUSTER_ID = re.compile(r"\bcluster\s+(?:#|no\.?\s*|number\s+)?(\d+)\b", re.I)
 DIAGNOSTIC_AGENTS = agents_of_kind("debugging")
 
@@ -199,7 +212,9 @@ def tool_planner(agent: str) -> ToolPlanner:
         clusters = _CLUSTERS.search(question)
         if clusters and agent in ("failure", "general"):
             one = _CLUSTER_ID.search(question)
+            strategy = next((s for s, words in _STRATEGY_WORDS if words.search(question)), "mixed")
             calls = ([_call("describe_cluster", {"cluster_id": int(one.group(1))})] if one else
+                     [_call("rank_clusters", {"strategy": strategy, "top": 5})] if _RANK.search(question) else
                      [_call("top_failure_clusters", {"top": 5})])
         elif agent == "failure":
             calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
@@ -222,8 +237,8 @@ def tool_planner(agent: str) -> ToolPlanner:
 def _map_of_clusters(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] | None:
     """Second round of a cluster question: the map of the run the clusters came from (once)."""
     res = _results(messages)
-    runs = [r["run_id"] for key in ("top_failure_clusters", "describe_cluster") for r in res.get(key, [])
-            if isinstance(r, dict) and r.get("run_id")]
+    runs = [r["run_id"] for key in ("top_failure_clusters", "describe_cluster", "rank_clusters")
+            for r in res.get(key, []) if isinstance(r, dict) and r.get("run_id")]
     if not runs or "project_embeddings" in res or "project_embeddings" not in names:
         return None
     return [_call("project_embeddings", {"method": "pca", "sample": 500, "run_id": runs[0]})]

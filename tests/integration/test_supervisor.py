@@ -126,3 +126,22 @@ def test_top_failure_clusters_are_answered_from_an_analytics_run(graph, sample_d
         stored = {r["interaction_id"]: r["cluster_id"] for r in conn.execute(
             "SELECT interaction_id, cluster_id FROM interaction_clusters WHERE run_id = %s", (run_id,)).fetchall()}
     assert all(stored[p[0]] == p[1] for p in cmap["points"])
+
+
+def test_clusters_ranked_by_a_named_strategy(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """"rank ... by cost" uses the cost strategy; the order is recomputed from the raw interactions of each
+    cluster (total cost_usd per cluster of that run)."""
+    import re
+
+    out = _ask(graph, "Rank the failure clusters by cost", f"t-{uuid.uuid4().hex[:6]}")
+    causes = [c for c in out["answer"]["diagnosis"]["causes"] if " ranks " in c["statement"]]
+    assert len(causes) == 5 and all(" by cost " in c["statement"] for c in causes)
+    found = [re.match(r"Cluster (\d+) of run (\S+) ranks (\d+)", c["statement"]) for c in causes]
+    run_id = found[0][2]  # type: ignore[index]
+    with connect() as conn:
+        totals = conn.execute("SELECT c.cluster_id, sum(i.cost_usd) AS total FROM interaction_clusters c JOIN "
+                              "interactions i USING (interaction_id) WHERE c.run_id = %s GROUP BY c.cluster_id "
+                              "ORDER BY total DESC", (run_id,)).fetchall()
+    assert [int(m[1]) for m in found] == [r["cluster_id"] for r in totals[:5]]  # type: ignore[index]
+    assert [int(m[3]) for m in found] == [1, 2, 3, 4, 5]  # type: ignore[index]
+    assert out["answer"]["map"]["run_id"] == run_id
