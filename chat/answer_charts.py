@@ -9,7 +9,26 @@ import plotly.graph_objects as go
 
 
 def answer_figures(answer: dict[str, Any] | None) -> list[tuple[str, go.Figure]]:
-    """(title, plotly figure) pairs for ``answer``: the map when the agent projected the run's interactions."""
+    """(title, plotly figure) pairs for ``answer``: the map when the agent projected the run's interactions, the
+    pass rates with their confidence intervals when the analyst answered."""
+    chart = (answer or {}).get("chart") or {}
+    figures = [_pass_rates(chart)] if chart.get("kind") == "pass_rates" and chart.get("rows") else []
+    return figures + _map(answer)
+
+
+def _pass_rates(chart: dict[str, Any]) -> tuple[str, go.Figure]:
+    rows = chart["rows"]
+    title = f"Pass rate by {chart['group']} of {chart.get('agent') or 'the agent'} (Wilson 95% CI)"
+    fig = go.Figure(go.Bar(
+        x=[str(r["value"])[:40] for r in rows], y=[r["pass_rate"] for r in rows],
+        error_y={"type": "data", "symmetric": False, "array": [r["ci_high"] - r["pass_rate"] for r in rows],
+                 "arrayminus": [r["pass_rate"] - r["ci_low"] for r in rows]},
+        text=[f"{r['pass_rate']:.0%} of {r['n']}" for r in rows], textposition="outside"))
+    fig.update_layout(title=title, yaxis={"range": [0, 1.1], "tickformat": ".0%"}, margin={"t": 60, "b": 120})
+    return title, fig
+
+
+def _map(answer: dict[str, Any] | None) -> list[tuple[str, go.Figure]]:
     from analytics.charts import map_chart, to_plotly
 
     cmap = (answer or {}).get("map")

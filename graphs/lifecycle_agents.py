@@ -243,15 +243,24 @@ def talk_to_analyst(state: SupervisorState, runtime: Runtime[LifecycleConfig] | 
     question = _question(state)
     if "judgments" not in state:
         return _missing("analyst", "judged conversation", "ask the judge to judge a simulation first", update)
+    group = next((g for g in ("persona", "difficulty") if g in question.lower()), "category")
     if state.get("analysis") and not _REPORT.search(question):
         report = AnalystReport.model_validate({**state["analysis"], "html": ""})
-        return _answer("analyst", answer_followup(report, question), update)
+        return _answer("analyst", answer_followup(report, question), update,
+                       chart=_pass_rates(state["analysis"], group))
     done = analyze_stage({**state, **update})  # type: ignore[typeddict-item]
     text = ("\n".join(f"- {f}" for f in done["analysis"]["key_findings"]) + "\n\n"
             + done["analysis"]["production_expectation"]
             + f"\n\nReport logged as MLflow run `{done['runs']['analytics']}`. Ask me about a category, persona or "
             "difficulty, or approve the analytics gate to compare.")
-    return _answer("analyst", text, {**update, **done}, gate="analytics")
+    return _answer("analyst", text, {**update, **done}, gate="analytics", chart=_pass_rates(done["analysis"], group))
+
+
+def _pass_rates(analysis: dict[str, Any], group: str) -> dict[str, Any]:
+    """The pass rate by ``group`` with its CI, for the chat to draw."""
+    rows = analysis["aggregates"]["breakdown"].get(group, [])
+    return {"kind": "pass_rates", "group": group, "agent": analysis.get("agent_id", ""),
+            "rows": [{k: r[k] for k in ("value", "n", "pass_rate", "ci_low", "ci_high")} for r in rows]}
 
 
 NODES: dict[str, Callable[..., dict[str, Any]]] = {

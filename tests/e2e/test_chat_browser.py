@@ -336,6 +336,7 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     approve("analytics → comparison", "Next: the comparator agent")
     alice.send("/analyze which category is weakest?")
     alice.wait_text("The weakest category is", ANSWER_TIMEOUT)
+    alice.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= 2, 60, "the analyst's chart")
     alice.send("/analyze which persona is strongest?")
     alice.wait_text("The strongest persona is", ANSWER_TIMEOUT)
     alice.send("/compare compare v1 and v2")

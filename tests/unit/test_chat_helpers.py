@@ -93,3 +93,22 @@ def test_history_url_for_asyncpg() -> None:
         "postgresql+asyncpg://postgres:@/postgres?host=/tmp/pg")
     with pytest.raises(ValueError):
         asyncpg_url("sqlite:///x.db")
+
+
+def test_answer_figures_draw_the_analysts_pass_rates_and_the_map() -> None:
+    from chat.answer_charts import answer_figures
+
+    rows = [{"value": "refunds", "n": 6, "pass_rate": 4 / 6, "ci_low": 0.3, "ci_high": 0.9},
+            {"value": "billing", "n": 2, "pass_rate": 1.0, "ci_low": 0.34, "ci_high": 1.0}]
+    (title, fig), = answer_figures({"chart": {"kind": "pass_rates", "group": "category", "agent": "support@v2",
+                                              "rows": rows}})
+    assert "Pass rate by category of support@v2" in title
+    bar = fig.data[0]
+    assert list(bar.y) == [4 / 6, 1.0] and list(bar.x) == ["refunds", "billing"]
+    assert list(bar.error_y.array) == pytest.approx([0.9 - 4 / 6, 0.0])
+    assert list(bar.error_y.arrayminus) == pytest.approx([4 / 6 - 0.3, 0.66])
+    cmap = {"run_id": "R", "method": "pca", "n_points": 3, "centres": [{"cluster_id": 1, "label": "a | b"}],
+            "points": [["i1", 1, 0.0, 1.0], ["i2", 1, 1.0, 0.0], ["i3", 2, 0.5, 0.5]]}
+    (map_title, _), = answer_figures({"map": cmap})
+    assert "analytics run R" in map_title and "3 of 3 interactions" in map_title
+    assert answer_figures({"kind": "lifecycle", "text": "x"}) == []
