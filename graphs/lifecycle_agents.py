@@ -159,10 +159,11 @@ def talk_to_dataset_builder(state: SupervisorState, runtime: Runtime[LifecycleCo
     if draft and not _NEW.search(question):
         try:
             ds = revise_dataset(Dataset.model_validate(draft), question)
-        except RevisionNotUnderstood:
-            text = ("I could not read a change to the dataset from that. Try, for example: \"add 3 hard scenarios "
-                    "about refunds\", \"drop the category data_export\", \"more angry personas\"; or say "
-                    "\"looks good\" to create it.")
+        except RevisionNotUnderstood as exc:
+            text = (f"I could not read a change to the dataset from that ({exc}). Try, for example: \"add 3 hard "
+                    "scenarios about refunds\", \"remove scenario 2\", \"make #4 hard\", \"change the persona of "
+                    "scenario 1 to ...\", \"merge billing_disputes into refunds\", \"more angry personas\"; or "
+                    "say \"looks good\" to create it.")
             return _answer("dataset_builder", text, update)
         text = (f"Revised the draft to version {ds.version}: {len(ds.scenarios)} scenarios; {_validation_line(ds)}."
                 f"\n\n{_dataset_table(ds)}\n\nMore edits, or \"looks good\" to create it.")
@@ -179,8 +180,8 @@ def talk_to_dataset_builder(state: SupervisorState, runtime: Runtime[LifecycleCo
     text = (f"Proposed **{ds.name}** for `{meta.name}@{meta.version}` from its metadata ({meta.description[:160]})"
             f"{source}: "
             f"{len(ds.scenarios)} scenarios in {len({s.category for s in ds.scenarios})} categories; "
-            f"{_validation_line(ds)}.\n\n{_dataset_table(ds)}\n\nTell me what to change (add, drop, restyle), "
-            "or say \"looks good\" to create it.")
+            f"{_validation_line(ds)}.\n\n{_dataset_table(ds)}\n\nTell me what to change (add, remove or edit a "
+            "scenario by number, drop or merge categories, restyle personas), or say \"looks good\" to create it.")
     return _answer("dataset_builder", text, {**update, "n_scenarios": n, "dataset_draft": ds.model_dump(mode="json")})
 
 

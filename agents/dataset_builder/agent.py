@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import SystemMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agents.dataset_builder.models import (
     AddRequest,
@@ -105,7 +105,30 @@ def _round_robin(scenarios: list[Scenario]) -> list[Scenario]:
     return [v[r] for r in range(rounds) for v in by_cat.values() if r < len(v)]
 
 
+def _target(dataset: Dataset, op: RevisionOp) -> str:
+    """The id of the scenario ``op.index`` names, in the order the person saw (the dataset before this revision)."""
+    if op.index is None or not 1 <= op.index <= len(dataset.scenarios):
+        raise RevisionNotUnderstood(f"there is no scenario #{op.index}: the dataset has {len(dataset.scenarios)} "
+                                    "(numbered from 1 as shown)")
+    return dataset.scenarios[op.index - 1].id
+
+
 def _apply(dataset: Dataset, op: RevisionOp, scenarios: list[Scenario]) -> list[Scenario]:
+    if op.action == "remove":
+        gone = _target(dataset, op)
+        return [s for s in scenarios if s.id != gone]
+    if op.action == "set":
+        sid = _target(dataset, op)
+        value = (op.value or "").strip()
+        if not op.field or not value:
+            raise RevisionNotUnderstood(f"what should scenario #{op.index} change to?")
+        try:
+            return [Scenario.model_validate({**s.model_dump(), op.field: value}) if s.id == sid else s
+                    for s in scenarios]
+        except ValidationError as exc:
+            raise RevisionNotUnderstood(f"scenario #{op.index}: {op.field} cannot be {op.value!r}") from exc
+    if op.action == "merge":
+        return [s.model_copy(update={"category": op.into}) if s.category == op.category else s for s in scenarios]
     if op.action == "drop":
         return [s for s in scenarios if s.category != op.category]
     if op.action == "restyle":

@@ -39,14 +39,23 @@ class ScenarioDraft(BaseModel):
     scenarios: list[ScenarioProposal] = Field(default_factory=list)
 
 
-class RevisionOp(BaseModel):
-    """One operation of a revision: add scenarios, drop a category or restyle personas."""
+ScenarioField = Literal["persona", "difficulty", "expected_behavior", "opening_message", "goal"]
 
-    action: Literal["add", "drop", "restyle"]
+
+class RevisionOp(BaseModel):
+    """One operation of a revision: add scenarios, drop a category, restyle personas, remove one scenario, set one
+    field of one scenario, or merge a category into another. ``index`` is the scenario's 1-based position in the
+    dataset as the person last saw it."""
+
+    action: Literal["add", "drop", "restyle", "remove", "set", "merge"]
     category: str | None = None
     count: int | None = Field(default=None, ge=1, le=100)
     difficulty: Difficulty | None = None
     persona_style: str | None = None
+    index: int | None = Field(default=None, ge=1, description="remove/set: the scenario's position, from 1")
+    field: ScenarioField | None = Field(default=None, description="set: which field of the scenario")
+    value: str | None = Field(default=None, description="set: the new value of that field")
+    into: str | None = Field(default=None, description="merge: the category that takes in ``category``")
 
 
 class RevisionPlan(BaseModel):

@@ -167,16 +167,81 @@ _ADD_RE = re.compile(rf"\b(?:{_VERB}\s+(?:{_NUM}\s+)?(?:more\s+)?|more\s+)(?:{_D
 _DROP_RE = re.compile(r"\b(?:drop|remove|delete|exclude|skip|get rid of)\s+(?:all\s+)?(?:the\s+)?(?:category\s+|"
                       r"scenarios?\s+(?:about|on|for)\s+)?['\"]?(?P<cat>[\w\s-]+?)['\"]?"
                       r"(?:\s+(?:category|categories|scenarios?))?\s*[.!]?$", re.I)
-_SPLIT = re.compile(r"\s*(?:;|\n|\bthen\b|,?\s*\band\s+(?=(?:add|drop|remove|delete|include|more|create|exclude)\b)|"
-                    r",\s*(?=(?:add|drop|remove|delete|include|more|create|exclude)\b))\s*", re.I)
+_EDIT_VERBS = r"(?:add|drop|remove|delete|include|more|create|exclude|make|set|change|merge|rewrite|get rid)\b"
+_SPLIT = re.compile(rf"\s*(?:;|\n|\bthen\b(?=\s+{_EDIT_VERBS})|,?\s*\band\s+(?={_EDIT_VERBS})"
+                    rf"|,\s*(?={_EDIT_VERBS}))\s*", re.I)
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+             "ninth": 9, "tenth": 10}
+_REF = (r"(?:(?:scenario|case|item|example|test|number|no\.?)\s*#?\s*(?P<idx>\d+)|#\s*(?P<hash>\d+)"
+        r"|(?:the\s+)?(?P<ord>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)"
+        r"(?:\s+(?:one|scenario|case|item|example))?|(?:the\s+)?(?P<nth>\d+)(?:st|nd|rd|th)(?:\s+(?:one|scenario|case|item))?)")
+_REMOVE_RE = re.compile(rf"\b(?:drop|remove|delete|cut|discard|get rid of|lose|take out)\s+(?:the\s+)?{_REF}", re.I)
+_FIELDS = {"persona": "persona", "user": "persona", "customer": "persona", "goal": "goal",
+           "expected behaviou?r": "expected_behavior", "expectations?": "expected_behavior",
+           "opening(?: message)?": "opening_message", "first message": "opening_message", "message": "opening_message"}
+_FIELD = "|".join(_FIELDS)
+_SEP = r"\s*(?:(?:to(?: be)?|into|as|with)\s*[:=]?|[:=])\s*"
+_SET_RE = re.compile(rf"\b(?:change|set|update|replace|make|rewrite|edit)\s+(?:the\s+)?(?P<field>{_FIELD})\s+"
+                     rf"(?:of|for|in|on)\s+(?:the\s+)?{_REF}{_SEP}(?P<value>.+)", re.I)
+_SET_OF_RE = re.compile(rf"^\s*(?:in\s+)?(?:the\s+)?{_REF}(?:'s|,)?\s+(?P<field>{_FIELD})\s*"
+                        r"(?:should be|is|becomes|to|:|=)\s*(?P<value>.+)", re.I)
+_REWRITE_RE = re.compile(rf"\brewrite\s+(?:the\s+)?{_REF}\s*(?:(?:as|to|into)\s*:?|:)\s*(?P<value>.+)", re.I)
+_LEVEL_RES = (
+    re.compile(rf"\b(?:make|set|mark|change|turn|switch|move)\s+(?:the\s+)?{_REF}\s+(?:to\s+|as\s+|into\s+)?"
+               rf"(?:an?\s+)?{_DIFF}\b", re.I),
+    re.compile(rf"^\s*(?:the\s+)?{_REF}\s+should\s+be\s+(?:an?\s+)?{_DIFF}\b", re.I),
+)
+_MERGE_RE = re.compile(r"\b(?:merge|fold|combine|fuse|fold up)\s+(?:the\s+)?(?:categor(?:y|ies)\s+)?['\"]?"
+                       r"(?P<a>[\w-]+)['\"]?(?:\s+categor(?:y|ies))?\s+(?:into|in|with|and)\s+(?:the\s+)?['\"]?"
+                       r"(?P<b>[\w-]+)['\"]?", re.I)
+
+
+def _index(m: re.Match[str], size: int) -> int | None:
+    groups = m.groupdict()
+    if groups.get("idx") or groups.get("hash") or groups.get("nth"):
+        return int(groups.get("idx") or groups.get("hash") or groups["nth"])
+    word = (groups.get("ord") or "").lower()
+    return size if word == "last" else _ORDINALS.get(word)
+
+
+def _field(word: str) -> str:
+    return next(f for pattern, f in _FIELDS.items() if re.fullmatch(pattern, word, re.I))
+
+
+def _scenario_op(clause: str, categories: list[str], size: int) -> RevisionOp | None:
+    """An operation on one scenario (by its position) or a merge of two categories, else None."""
+    if m := _REMOVE_RE.search(clause):
+        return RevisionOp(action="remove", index=_index(m, size))
+    if m := (_SET_RE.search(clause) or _SET_OF_RE.search(clause)):
+        value = m["value"].strip().strip("'\"")
+        name = _field(m["field"])
+        if name == "persona" and (level := _DIFF_MAP.get(value.lower(), value.lower())) in ("easy", "medium", "hard"):
+            return RevisionOp(action="set", index=_index(m, size), field="difficulty", value=level)
+        return RevisionOp(action="set", index=_index(m, size), field=name, value=value)  # type: ignore[arg-type]
+    if m := _REWRITE_RE.search(clause):
+        return RevisionOp(action="set", index=_index(m, size), field="opening_message",
+                          value=m["value"].strip().strip("'\""))
+    if m := next((found for r in _LEVEL_RES if (found := r.search(clause))), None):
+        diff = (m["diff"] or "").lower()
+        return RevisionOp(action="set", index=_index(m, size), field="difficulty", value=_DIFF_MAP.get(diff, diff))
+    if m := _MERGE_RE.search(clause):
+        a, b = category_for_topic(m["a"], categories), category_for_topic(m["b"], categories)
+        return RevisionOp(action="merge", category=a, into=b) if a in categories and b in categories and a != b \
+            else None
+    return None
 
 
 def parse_instruction(instruction: str, categories: list[str], size: int) -> RevisionPlan:
-    """Operations in a revision instruction such as "add 3 hard scenarios about refunds; drop category X"."""
+    """Operations in a revision instruction such as "add 3 hard scenarios about refunds; drop category X; make
+    scenario 2 hard; change the persona of #3 to a retired teacher; merge billing into refunds"."""
     ops: list[RevisionOp] = []
     unknown: list[str] = []
     for clause in (c.strip(" ,.;!") for c in _SPLIT.split(instruction) if c and c.strip(" ,.;!")):
-        if m := _DROP_RE.search(clause):
+        if op := _scenario_op(clause, categories, size):
+            ops.append(op)
+        elif m := _DROP_RE.search(clause):
             cat = category_for_topic(m["cat"], categories)
             ops.append(RevisionOp(action="drop", category=cat)) if cat in categories else unknown.append(clause)
         elif m := _ADD_RE.search(clause):

@@ -133,3 +133,48 @@ def test_cli_builds_the_same_bytes_twice_and_names_invalid_fields(tmp_path: Path
     assert bad.exit_code == 2 and "field 'target.name'" in bad.output and "field 'n'" in bad.output
     unknown = runner.invoke(agent_app, ["dataset_builder", "-i", "-"], input='{"target": {"name": "nobody"}}')
     assert unknown.exit_code == 1 and "no target nobody@v1" in unknown.output
+
+
+# Phrasings written for this test only (the parser's patterns are generic; none of these sentences is in the code).
+EDITS = [
+    ("get rid of the second scenario", {"action": "remove", "index": 2}),
+    ("please delete #3", {"action": "remove", "index": 3}),
+    ("scenario 1 should be hard", {"action": "set", "index": 1, "field": "difficulty", "value": "hard"}),
+    ("make the 4th one easy", {"action": "set", "index": 4, "field": "difficulty", "value": "easy"}),
+    ("switch the last one to a tricky", {"action": "set", "index": 6, "field": "difficulty", "value": "hard"}),
+    ("change the persona of scenario 2 to a retired teacher who types slowly",
+     {"action": "set", "index": 2, "field": "persona", "value": "a retired teacher who types slowly"}),
+    ("set the expected behaviour of #1 to: Asks for the order id first. Then refunds.",
+     {"action": "set", "index": 1, "field": "expected_behavior", "value": "Asks for the order id first. Then refunds"}),
+    ("rewrite scenario 3 as: I was charged twice this month, help",
+     {"action": "set", "index": 3, "field": "opening_message", "value": "I was charged twice this month, help"}),
+    ("the fifth one's goal should be get a refund before Friday",
+     {"action": "set", "index": 5, "field": "goal", "value": "get a refund before Friday"}),
+]
+
+
+@pytest.mark.parametrize(("instruction", "expected"), EDITS)
+def test_scenario_edits_by_number_are_parsed(instruction: str, expected: dict[str, object]) -> None:
+    from agents.dataset_builder.offline import parse_instruction
+
+    plan = parse_instruction(instruction, ["refunds", "billing_disputes"], 6)
+    assert plan.understood and len(plan.operations) == 1, plan
+    op = plan.operations[0].model_dump(exclude_none=True)
+    assert {k: op.get(k) for k in expected} == expected
+
+
+def test_edits_apply_to_the_numbered_scenarios_and_merges_keep_ids(v1_dataset: Dataset) -> None:
+    ds = v1_dataset
+    cats = sorted({s.category for s in ds.scenarios})
+    second, fourth = ds.scenarios[1], ds.scenarios[3]
+    out = revise_dataset(ds, f"get rid of the second scenario; make the 4th one hard; merge {cats[0]} into {cats[1]}")
+    ids = [s.id for s in out.scenarios]
+    assert second.id not in ids and len(ids) == len(ds.scenarios) - 1
+    assert next(s for s in out.scenarios if s.id == fourth.id).difficulty == "hard"
+    assert cats[0] not in {s.category for s in out.scenarios}
+    moved = {s.id for s in ds.scenarios if s.category == cats[0]} - {second.id}
+    assert moved and all(s.category == cats[1] for s in out.scenarios if s.id in moved)
+    with pytest.raises(RevisionNotUnderstood, match="there is no scenario #99"):
+        revise_dataset(ds, "remove scenario 99")
+    with pytest.raises(RevisionNotUnderstood):
+        revise_dataset(ds, "merge pineapples into the weather")
