@@ -26,7 +26,6 @@ class AgentSpec:
     description: str
     entry: str
     stage: str  # the MLflow stage tag of its runs
-    command: str  # the CLI command that runs it on its own
     short: str  # a column label of at most five characters
 
     def build(self) -> Callable[..., Any]:
@@ -38,23 +37,23 @@ class AgentSpec:
 _DEBUG = "agents.debugging.agent:run_diagnostic_agent"
 AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("failure", "debugging", "Diagnoses failures: error types, incidents, similar past cases and fixes.",
-              _DEBUG, "failure", "opsgraph ask '/failure ...'", "fail"),
+              _DEBUG, "failure", "fail"),
     AgentSpec("performance", "debugging", "Explains latency, throughput, token and cost distributions by model.",
-              _DEBUG, "performance", "opsgraph ask '/perf ...'", "perf"),
+              _DEBUG, "performance", "perf"),
     AgentSpec("general", "debugging", "Answers general questions and searches past interactions (RAG).",
-              _DEBUG, "general", "opsgraph ask '/general ...'", "gen"),
+              _DEBUG, "general", "gen"),
     AgentSpec("dataset_builder", "lifecycle", "Builds and revises an evaluation dataset from a target's metadata.",
-              "agents.dataset_builder.agent:build_dataset", "dataset", "opsgraph stage dataset --project P", "data"),
+              "agents.dataset_builder.agent:build_dataset", "dataset", "data"),
     AgentSpec("simulator", "lifecycle", "Simulates multi-turn conversations between a simulated user and a target.",
-              "agents.simulator.agent:simulate", "simulation", "opsgraph stage simulate --project P", "sim"),
+              "agents.simulator.agent:simulate", "simulation", "sim"),
     AgentSpec("judge", "lifecycle", "Scores each simulated conversation against its scenario with a rubric.",
-              "agents.judge.agent:judge", "judging", "opsgraph stage judge --project P", "judge"),
+              "agents.judge.agent:judge", "judging", "judge"),
     AgentSpec("analyst", "lifecycle", "Aggregates judgments into a report: pass rates, breakdowns, expectations.",
-              "agents.analyst.agent:analyze", "analytics", "opsgraph stage analyze --project P", "anlst"),
+              "agents.analyst.agent:analyze", "analytics", "anlst"),
     AgentSpec("comparator", "lifecycle", "Compares a candidate version with the baseline on the same scenarios.",
-              "agents.comparator.agent:compare_runs", "comparison", "opsgraph stage compare --project P", "cmp"),
+              "agents.comparator.agent:compare_runs", "comparison", "cmp"),
     AgentSpec("feedback", "lifecycle", "Turns production feedback into themes and new evaluation scenarios.",
-              "agents.feedback.agent:build_feedback_report", "feedback", "opsgraph stage feedback --project P", "fdbk"),
+              "agents.feedback.agent:build_feedback_report", "feedback", "fdbk"),
 )
 AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
 DEFAULT_AGENT: AgentName = "general"

@@ -33,7 +33,8 @@ GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
 }
 NEXT_AGENT = {"dataset": "simulator", "simulation": "judge", "judging": "analyst", "analytics": "comparator",
               "comparison": "feedback", "feedback": "dataset_builder"}
-_PROJECT = re.compile(r"\bproject[\s=:]+([A-Za-z0-9_.-]{1,64})\b", re.I)
+_PROJECT = re.compile(r"\b(?:(?:in|for|to|of|under)\s+(?:the\s+)?project\s+|project\s*[=:]\s*)([A-Za-z0-9_.-]{1,64})\b",
+                      re.I)
 _TARGET = re.compile(r"\b([a-z][a-z0-9_-]*)\s*(?:@|\s)\s*(v\d+)\b", re.I)
 _VERSION = re.compile(r"\b(v\d+)\b", re.I)
 _COUNT = re.compile(r"\b(\d{1,3})\s+scenarios?\b", re.I)
