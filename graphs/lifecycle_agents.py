@@ -204,6 +204,9 @@ def _stage_node(agent: str, stage: str, needs: tuple[str, str, str],
         done = run({**state, **update}, runtime)
         text, _metrics = GATES[stage][0]({**state, **update, **done})
         runs = ", ".join(f"`{k}`: `{v}`" for k, v in (done.get("runs") or {}).items())
+        if stage == "feedback":
+            text += ("\n\nThese are fleet-wide figures: telemetry rows do not carry the agent version that served "
+                     "them yet, so the champion's own traffic cannot be told apart.")
         return _answer(agent, f"{text}\n\nMLflow runs: {runs or 'none'}. It waits for approval at the {stage} gate.",
                        {**update, **done}, gate=stage)
     talk.__name__ = f"talk_to_{agent}"

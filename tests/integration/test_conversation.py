@@ -115,6 +115,7 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     out = _say(graph, thread, "/feedback what do production users complain about?")
     gate = _gate(graph, thread)
     assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
+    assert "fleet-wide figures" in out["answer"]["text"]
 
 
 def _projects() -> list[dict[str, Any]]:
