@@ -285,15 +285,18 @@ def test_reopened_chat_continues_its_thread(auth_server: ChatServer, new_browser
 
 def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_browser: Callable[[], Any],
                                               database: Any) -> None:
-    """One chat thread: the top failure clusters with their map, a dataset from the top cluster edited over three turns,
-    approved at its gate (a viewer is refused), simulation, judging, two analyst follow-ups, the comparison and its
-    deployment gate, then production feedback. Every gate is a button in this thread."""
+    """One chat thread: why requests fail, the top failure clusters with their map, a dataset from the top cluster
+    edited over three turns and approved at its gate (a viewer is refused), simulation, judging, two analyst
+    follow-ups, the comparison and its deployment gate, then production feedback. Every gate is a button in this
+    thread."""
     from selenium.webdriver.common.by import By
 
     alice = Chat(new_browser(), auth_server)
     alice.login("alice", "alice-pw")
+    alice.send("Why are requests failing?")
+    alice.wait_text("Verification", ANSWER_TIMEOUT)
     alice.send("What are the top failure clusters?")
-    alice.wait_text("Answered by the failure agent", ANSWER_TIMEOUT)
+    alice.wait(lambda d: alice.text().count("Answered by the failure agent") == 2, ANSWER_TIMEOUT, "the clusters")
     top_cluster, run_id = re.search(r"Cluster (\d+) of run (\S+) ", alice.text()).groups()  # type: ignore[union-attr]
     assert database.conn.execute("SELECT 1 FROM analytics_runs WHERE run_id = %s", (run_id,)).fetchone()
     alice.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), 60, "the interaction map")
