@@ -110,7 +110,7 @@ def _lifecycle_in_chat(graph: Any) -> tuple[float, dict[str, float]]:
     for name, text in steps:
         t0 = time.perf_counter()
         graph.invoke({"messages": [HumanMessage(text)]}, config)
-        if graph.get_state(config).tasks and any(t.interrupts for t in graph.get_state(config).tasks):
+        while any(t.interrupts for t in graph.get_state(config).tasks):  # every gate, the rollout steps included
             graph.invoke(Command(resume={"decision": "approve", "approver": "bench"}), config)
         spent[name] = time.perf_counter() - t0
     history = graph.get_state(config).values.get("history", [])

@@ -293,26 +293,26 @@ def route_to_gate(state: SupervisorState) -> str:
     return f"gate_{stage}" if stage else "__end__"
 
 
+def route_after_comparison(state: SupervisorState) -> str:
+    """Edge: an approved comparison goes on to the deployment (the batch lifecycle's gated rollout)."""
+    return "deployment" if state["last_decision"]["decision"] == "approve" else "report_decision"
+
+
 def report_decision(state: SupervisorState) -> dict[str, Any]:
-    """After a gate in the conversation: say what was decided and what comes next (an approved comparison
-    registers the candidate as challenger in the MLflow registry, as the batch lifecycle's deployment does)."""
+    """After a gate in the conversation: say what was decided and what comes next."""
     decision = state["last_decision"]
     stage = str(state.get("pending_gate"))
     agent = (state.get("route") or {}).get("agent", "general")
     verb = {"approve": "approved", "reject": "rejected", "revise": "sent back for revision"}[decision["decision"]]
     who = f"{verb} by {decision['approver']}" + (f": {decision['comment']}" if decision.get("comment") else "")
     update: dict[str, Any] = {"pending_gate": None}
-    if decision["decision"] != "approve":
+    if decision["gate"].startswith("deployment->"):
+        dep = state["deployment"]
+        text = (f"Gate {decision['gate']}: {who}. `{dep['registered_name']}` version {dep['version']} is "
+                f"{dep['status']}" + (f" ({dep['reason']})" if dep.get("reason") else "")
+                + ". Ask the feedback agent for production feedback.")
+    elif decision["decision"] != "approve":
         text = f"Gate {decision['gate']}: {who}. Tell the {agent} what to change."
-    elif stage == "comparison":
-        from graphs.lifecycle_deploy import deploy_stage
-
-        done = deploy_stage(state)  # type: ignore[arg-type]
-        dep = done["deployment"]
-        update.update(done)
-        text = (f"Gate {decision['gate']}: {who}. `{dep['registered_name']}` version {dep['version']} is registered "
-                f"as challenger (previous champion: {dep.get('previous_champion') or 'none'}); its rollout plan is "
-                f"{dep['plan']['steps']}% of traffic. Ask the feedback agent for production feedback.")
     else:
         text = f"Gate {decision['gate']}: {who}. Next: the {NEXT_AGENT[stage]} agent."
     return {**update, "answer": {"agent": agent, "kind": "lifecycle", "text": text},

@@ -20,7 +20,17 @@ from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
 from core.lifecycle_config import LifecycleConfig
 from core.providers import get_chat_model, llm_provider
-from graphs.lifecycle_agents import GATES, NODES, make_gate_node, report_decision, route_to_gate
+from graphs import gates as g
+from graphs.lifecycle import route_rollout
+from graphs.lifecycle_agents import (
+    GATES,
+    NODES,
+    make_gate_node,
+    report_decision,
+    route_after_comparison,
+    route_to_gate,
+)
+from graphs.lifecycle_deploy import deploy_stage, rollout_step
 from graphs.state import SupervisorInput, SupervisorOutput, SupervisorState
 
 STAY_BELOW = 0.8  # a draft's edits stay with the dataset builder unless the router is at least this sure
@@ -88,7 +98,18 @@ def build_supervisor() -> StateGraph[SupervisorState, LifecycleConfig, Superviso
             graph.add_conditional_edges(spec.name, route_to_gate, [*(f"gate_{s}" for s in GATES), END])
     for stage in GATES:
         graph.add_node(f"gate_{stage}", make_gate_node(stage))
-        graph.add_edge(f"gate_{stage}", "report_decision")
+        if stage != "comparison":
+            graph.add_edge(f"gate_{stage}", "report_decision")
+    # an approved comparison deploys with the batch lifecycle's gated rollout, in this thread
+    graph.add_conditional_edges("gate_comparison", route_after_comparison, ["deployment", "report_decision"])
+    graph.add_node("deployment", deploy_stage)
+    graph.add_node("gate_rollout", g.make_gate("rollout", "rollout", g.rollout_summary, allowed=("approve", "reject")))
+    graph.add_node("rollout_step", rollout_step)
+    graph.add_node("gate_deployment", g.make_gate("deployment", "feedback", g.deployment_summary))
+    graph.add_edge("deployment", "gate_rollout")
+    graph.add_edge("gate_rollout", "rollout_step")
+    graph.add_conditional_edges("rollout_step", route_rollout, ["gate_rollout", "gate_deployment"])
+    graph.add_edge("gate_deployment", "report_decision")
     graph.add_node("report_decision", report_decision)
     graph.add_edge("report_decision", END)
     graph.add_edge(START, "route_request")

@@ -287,8 +287,8 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
                                               database: Any) -> None:
     """One chat thread: why requests fail, the top failure clusters with their map, a dataset from the top cluster
     edited over three turns and approved at its gate (a viewer is refused), simulation, judging, two analyst
-    follow-ups, the comparison and its deployment gate, then production feedback. Every gate is a button in this
-    thread."""
+    follow-ups, the comparison, the gated rollout to champion, then production feedback. Every gate is a button in
+    this thread."""
     from selenium.webdriver.common.by import By
 
     alice = Chat(new_browser(), auth_server)
@@ -343,9 +343,13 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     alice.send("/analyze which persona is strongest?")
     alice.wait_text("The strongest persona is", ANSWER_TIMEOUT)
     alice.send("/compare compare v1 and v2")
-    approve("comparison → deployment", "registered as challenger")
+    approve("comparison → deployment", "Approval needed: rollout 10% → rollout 50%")
     alice.scroll_to("Approval needed: comparison")
     alice.screenshot("conversation-deployment")
+    approve("rollout 10% → rollout 50%", "Approval needed: rollout 50% → rollout 100%")
+    approve("rollout 50% → rollout 100%", "Approval needed: rollout 100% → champion")
+    approve("rollout 100% → champion", "Approval needed: deployment → production feedback")
+    approve("deployment → production feedback", "is champion")
     alice.send("/feedback what do production users complain about?")
     alice.wait_text("Approval needed: production feedback → dataset", ANSWER_TIMEOUT)
     alice.scroll_to("Approval needed: production feedback")
@@ -355,4 +359,5 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
 
     decided = [(r["stage_from"], r["decision"], r["approver"]) for r in audit_trail(thread_id=thread_id)]
     assert decided == [(s, "approve", "alice") for s in ("dataset", "simulation", "judging", "analytics",
-                                                           "comparison")]
+                                                           "comparison", "rollout 10%", "rollout 50%",
+                                                           "rollout 100%", "deployment")]

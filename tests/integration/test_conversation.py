@@ -36,8 +36,10 @@ def _gate(graph: Any, thread: str) -> dict[str, Any] | None:
     return next((i.value for t in tasks for i in t.interrupts), None)
 
 
-def _approve(graph: Any, thread: str) -> dict[str, Any]:
-    out = graph.invoke(Command(resume={"decision": "approve", "approver": "alice"}), _config(thread))
+def _approve(graph: Any, thread: str, more: int = 0) -> dict[str, Any]:
+    """Approve the pending gate and the ``more`` gates that follow it in the same turn (the rollout steps)."""
+    for _ in range(more + 1):
+        out = graph.invoke(Command(resume={"decision": "approve", "approver": "alice"}), _config(thread))
     assert _gate(graph, thread) is None
     return out  # type: ignore[no-any-return]
 
@@ -95,13 +97,22 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
         assert out["route"]["agent"] == agent
         gate = _gate(graph, thread)
         assert gate is not None and gate["stage_from"] == stage, (command, out["answer"])
-        out = _approve(graph, thread)
-    assert "registered as challenger" in out["answer"]["text"]
+        if stage != "comparison":
+            out = _approve(graph, thread)
+    graph.invoke(Command(resume={"decision": "approve", "approver": "alice"}), _config(thread))
+    gate = _gate(graph, thread)
+    assert gate is not None and (gate["stage_from"], gate["stage_to"]) == ("rollout 10%", "rollout 50%")
+    out = _approve(graph, thread, more=3)  # 50 %, 100 %, then the deployment -> feedback gate
     values = graph.get_state(_config(thread)).values
-    assert values["deployment"]["status"] == "rolling_out"
+    assert values["deployment"]["status"] == "champion" and "is champion" in out["answer"]["text"]
+    from services.model_registry import champion
+
+    assert champion(values["deployment"]["registered_name"]) == values["deployment"]["version"]
     assert [h["gate"] for h in values["history"]] == ["dataset->simulation", "simulation->judging",
                                                       "judging->analytics", "analytics->comparison",
-                                                      "comparison->deployment"]
+                                                      "comparison->deployment", "rollout 10%->rollout 50%",
+                                                      "rollout 50%->rollout 100%", "rollout 100%->champion",
+                                                      "deployment->feedback"]
 
     out = _say(graph, thread, "/analyze which category is weakest?")
     category = {s["id"]: s["category"] for s in values["dataset"]["scenarios"]}  # recomputed from the judgments
