@@ -97,6 +97,16 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
         assert out["route"]["agent"] == agent
         gate = _gate(graph, thread)
         assert gate is not None and gate["stage_from"] == stage, (command, out["answer"])
+        if stage == "judging":  # the judge's figures, recomputed from the judgments it logged to MLflow
+            runs = graph.get_state(_config(thread)).values["runs"]
+            logged = {role: _logged_judgments(runs[f"judging_{role}"]) for role in ("candidate", "baseline")}
+            for role, js in logged.items():
+                rate, mean = sum(j["passed"] for j in js) / len(js), sum(j["score"] for j in js) / len(js)
+                assert f"{role}: pass rate {rate:.0%}, mean score {mean:.2f} over {len(js)}" in out["answer"]["text"]
+        if stage == "comparison":  # the paired difference, recomputed from the same MLflow records
+            pairs = {(j["scenario_id"], j["seed"]): j["score"] for j in logged["baseline"]}
+            diffs = [j["score"] - pairs[(j["scenario_id"], j["seed"])] for j in logged["candidate"]]
+            assert f"scored {sum(diffs) / len(diffs):+.2f} points" in out["answer"]["text"]
         if stage != "comparison":
             out = _approve(graph, thread)
     graph.invoke(Command(resume={"decision": "approve", "approver": "alice"}), _config(thread))
@@ -127,6 +137,15 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     gate = _gate(graph, thread)
     assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
     assert "fleet-wide figures" in out["answer"]["text"]
+
+
+def _logged_judgments(run_id: str) -> list[dict[str, Any]]:
+    import json
+
+    import mlflow
+
+    text = mlflow.artifacts.load_text(f"runs:/{run_id}/judging/judgments.jsonl")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def _projects() -> list[dict[str, Any]]:
