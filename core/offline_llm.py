@@ -70,12 +70,6 @@ def registered_handlers() -> dict[str, dict[str, str]]:
             for kind, table in (("structured", _STRUCTURED), ("planner", _PLANNERS), ("text", _TEXT))}
 
 
-def clear_handlers() -> None:
-    """Forget every registered handler (tests use it to start from nothing)."""
-    for table in (_STRUCTURED, _PLANNERS, _TEXT):
-        table.clear()  # type: ignore[attr-defined]
-
-
 def _call_id(name: str, args: dict[str, Any]) -> str:
     digest = hashlib.sha1(f"{name}:{json.dumps(args, sort_keys=True, default=str)}".encode()).hexdigest()
     return f"call_{digest[:16]}"

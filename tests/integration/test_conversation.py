@@ -137,6 +137,18 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     gate = _gate(graph, thread)
     assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
     assert "fleet-wide figures" in out["answer"]["text"]
+    fb = graph.get_state(_config(thread)).values["feedback"]  # its counts, recomputed from the raw table
+    from core.db import connect
+
+    with connect() as conn:
+        raw = conn.execute(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE user_feedback_label = 'negative') AS negative_feedback, "
+            "count(*) FILTER (WHERE final_resolution_state = 'escalated_to_human') AS escalated, "
+            "count(*) FILTER (WHERE is_failure) AS failed FROM interactions WHERE use_case = 'customer_support' "
+            "AND timestamp_utc >= %s AND timestamp_utc < %s", (fb["start"], fb["end"])).fetchone()
+    assert fb["n_interactions"] == raw["n"] > 0
+    assert {k: fb["counts"][k] for k in ("negative_feedback", "escalated", "failed")} == {
+        k: raw[k] for k in ("negative_feedback", "escalated", "failed")}
 
 
 def _logged_judgments(run_id: str) -> list[dict[str, Any]]:
