@@ -32,7 +32,7 @@ GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
     "feedback": (g.feedback_summary, "dataset", ("feedback",)),
 }
 NEXT_AGENT = {"dataset": "simulator", "simulation": "judge", "judging": "analyst", "analytics": "comparator",
-              "comparison": "feedback", "feedback": "dataset_builder"}
+              "feedback": "dataset_builder"}  # an approved comparison goes on to the gated rollout instead
 _PROJECT = re.compile(r"\b(?:(?:in|for|to|of|under)\s+(?:the\s+)?project\s+|project\s*[=:]\s*)([A-Za-z0-9_.-]{1,64})\b",
                       re.I)
 _TARGET = re.compile(r"\b([a-z][a-z0-9_-]*)\s*(?:@|\s)\s*(v\d+)\b", re.I)
