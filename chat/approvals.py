@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import chainlit as cl
+from langgraph.types import Command
 
 from chat.answer_charts import answer_figures
 from chat.render import answer_markdown, approval_card, decision_line, describe_node, gate_title, lifecycle_end
@@ -131,9 +132,16 @@ async def _pending(thread_id: str, kind: ThreadKind = "lifecycle") -> dict[str, 
 async def advance(thread_id: str, inputs: Any, title: str, kind: ThreadKind = "lifecycle") -> None:
     """Run the thread until its next gate (or the end) with steps shown, then post the card, the lifecycle's
     summary or the conversation's answer."""
-    from graphs.runner import state_values
+    from graphs.runner import pending, state_values
 
     graph = await _graph(kind)
+    if kind == "conversation" and not isinstance(inputs, Command):
+        request = await asyncio.to_thread(pending, graph, thread_id)
+        if request is not None:  # a new message would abandon the gate: it is decided first
+            await cl.Message(content=f"This conversation waits for a decision at the {gate_title(request)} gate "
+                             "(below): approve, reject or revise it first, then ask again.").send()
+            await show_gate(thread_id, request, kind)
+            return
     try:
         await stream_with_steps(graph, inputs, thread_id, title, describe=describe_node)
     except Exception as exc:  # the thread keeps its last checkpoint; say so
@@ -190,8 +198,6 @@ async def _comment(decision: str, request: dict[str, Any]) -> str | None:
 
 async def on_gate_action(action: cl.Action) -> None:
     """A click on Approve / Reject / Revise."""
-    from langgraph.types import Command
-
     payload = action.payload
     thread_id, gate_seq, decision = str(payload["thread_id"]), int(payload["gate_seq"]), str(payload["decision"])
     kind: ThreadKind = "conversation" if payload.get("kind") == "conversation" else "lifecycle"

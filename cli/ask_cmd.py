@@ -7,20 +7,19 @@ from contextlib import nullcontext
 from typing import Any
 
 import typer
-from langchain_core.messages import HumanMessage
 from rich.markdown import Markdown
 
-from cli.common import console, emit_json
+from cli.common import console, emit_json, fail
 
 
 def ask_question(question: str, thread_id: str) -> dict[str, Any]:
     """Run the supervisor for ``question`` on ``thread_id`` with the Postgres checkpointer."""
     from graphs.persistence import postgres_checkpointer
+    from graphs.runner import say
     from graphs.supervisor import build_supervisor
 
     with postgres_checkpointer() as saver:
-        graph = build_supervisor().compile(checkpointer=saver)
-        out = graph.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": thread_id}})
+        out = say(build_supervisor().compile(checkpointer=saver), thread_id, question)
     return {"thread_id": thread_id, "agent": out["route"]["agent"], "route": out["route"], "answer": out["answer"]}
 
 
@@ -30,9 +29,14 @@ def ask_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the chosen agent and the structured answer."),
 ) -> None:
     """Ask opsgraph: the supervisor routes to one of nine agents and answers with evidence."""
+    from graphs.runner import GatePending
+
     thread_id = thread or f"ask-{uuid.uuid4().hex[:12]}"
     with console.status("routing and gathering evidence") if not as_json else nullcontext():
-        result = ask_question(question, thread_id)
+        try:
+            result = ask_question(question, thread_id)
+        except GatePending as exc:
+            fail(f"{exc}: `opsgraph approvals approve|reject|revise {thread_id}`", code=2, as_json=as_json)
     if as_json:
         emit_json(result)
         return

@@ -44,6 +44,27 @@ def pending(graph: Any, thread_id: str) -> dict[str, Any] | None:
     return None
 
 
+class GatePending(RuntimeError):
+    """A thread waits at a gate: a new message would abandon it, so it is decided first."""
+
+    def __init__(self, thread_id: str, request: dict[str, Any]) -> None:
+        super().__init__(f"thread {thread_id} waits for a decision at the {request['stage_from']} -> "
+                         f"{request['stage_to']} gate (gate #{request.get('gate_seq', 0)}): decide it first "
+                         f"(approve, reject or revise)")
+        self.request = request
+
+
+def say(graph: Any, thread_id: str, text: str, config: LifecycleConfig = DEFAULTS) -> dict[str, Any]:
+    """One message to a conversation thread; raises :class:`GatePending` when the thread waits at a gate (a new
+    input would abandon the pending gate)."""
+    from langchain_core.messages import HumanMessage
+
+    if (request := pending(graph, thread_id)) is not None:
+        raise GatePending(thread_id, request)
+    return graph.invoke({"messages": [HumanMessage(text)]}, graph_config(thread_id, config),  # type: ignore[no-any-return]
+                        context=config)
+
+
 def start(graph: Any, thread_id: str, inputs: dict[str, Any],
           config: LifecycleConfig = DEFAULTS) -> dict[str, Any] | None:
     """Start a lifecycle run (the project row is created by the graph); ``config`` fills what ``inputs`` leave out.

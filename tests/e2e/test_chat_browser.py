@@ -314,6 +314,8 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     thread_id = re.search(r"conversation thread (chat-\S+)", alice.text()).group(1)  # type: ignore[union-attr]
     alice.scroll_to("Approval needed: dataset")
     alice.screenshot("conversation-dataset-gate")
+    alice.send("What is the p95 latency per model?")  # the gate is decided first, it is not abandoned
+    alice.wait_text("This conversation waits for a decision at the dataset → simulation gate", ANSWER_TIMEOUT)
 
     bob = Chat(new_browser(), auth_server)
     bob.login("bob", "bob-pw")

@@ -174,6 +174,17 @@ def test_the_default_project_is_created_at_its_first_gate(graph) -> None:  # typ
     gate = _gate(graph, thread)
     assert gate is not None and gate["project_id"] == "default"
     assert "default" in {r["project_id"] for r in _projects()}
+    # a new message would abandon the gate: it is refused (CLI and code alike) and the gate stays
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from graphs.runner import GatePending, say
+
+    with pytest.raises(GatePending, match="dataset -> simulation gate"):
+        say(graph, thread, "What is the p95 latency per model?")
+    result = CliRunner().invoke(app, ["ask", "--thread", thread, "What is the p95 latency per model?"])
+    assert result.exit_code == 2 and "waits for a decision" in result.output
+    assert _gate(graph, thread) == gate
 
 
 def test_stages_without_their_input_say_what_is_missing(graph) -> None:  # type: ignore[no-untyped-def]
