@@ -19,6 +19,8 @@ from langgraph.runtime import Runtime
 from core.contracts import Dataset, FailureCluster
 from core.lifecycle_config import LifecycleConfig, agent_ref
 from graphs import gates as g
+from graphs.lifecycle_deploy import feedback_stage
+from graphs.lifecycle_stages import analyze_stage, build_dataset_stage, compare_stage, judge_stage, simulate_stage
 from graphs.state import SupervisorState, lifecycle_config
 
 DEFAULT_PROJECT = "default"
@@ -142,7 +144,6 @@ def talk_to_dataset_builder(state: SupervisorState, runtime: Runtime[LifecycleCo
     (then the dataset gate) when the person agrees."""
     from agents.dataset_builder.agent import RevisionNotUnderstood, build_dataset, revise_dataset
     from agents.targets import get_target
-    from graphs.lifecycle_stages import build_dataset_stage
 
     config = lifecycle_config(runtime)
     question = _question(state)
@@ -214,35 +215,10 @@ def _stage_node(agent: str, stage: str, needs: tuple[str, str, str],
     return talk
 
 
-def _simulate(state: Any, runtime: Any) -> dict[str, Any]:
-    from graphs.lifecycle_stages import simulate_stage
-
-    return simulate_stage(state, runtime)
-
-
-def _judge(state: Any, runtime: Any) -> dict[str, Any]:
-    from graphs.lifecycle_stages import judge_stage
-
-    return judge_stage(state)
-
-
-def _compare(state: Any, runtime: Any) -> dict[str, Any]:
-    from graphs.lifecycle_stages import compare_stage
-
-    return compare_stage(state)
-
-
-def _feedback(state: Any, runtime: Any) -> dict[str, Any]:
-    from graphs.lifecycle_deploy import feedback_stage
-
-    return feedback_stage(state, runtime)
-
-
 def talk_to_analyst(state: SupervisorState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
     """The analyst: writes the report on the judgments (then the analytics gate), and answers follow-up
     questions about it."""
     from agents.analyst.agent import AnalystReport, answer_followup
-    from graphs.lifecycle_stages import analyze_stage
 
     update = _run_state(state, lifecycle_config(runtime))
     question = _question(state)
@@ -272,12 +248,14 @@ NODES: dict[str, Callable[..., dict[str, Any]]] = {
     "dataset_builder": talk_to_dataset_builder,
     "simulator": _stage_node("simulator", "simulation", ("dataset", "created dataset",
                                                          "ask the dataset builder to build one and approve it"),
-                             _simulate),
-    "judge": _stage_node("judge", "judging", ("traces", "simulation", "ask the simulator to run one first"), _judge),
+                             simulate_stage),
+    "judge": _stage_node("judge", "judging", ("traces", "simulation", "ask the simulator to run one first"),
+                         lambda state, _runtime: judge_stage(state)),
     "analyst": talk_to_analyst,
     "comparator": _stage_node("comparator", "comparison", ("judgments", "judged simulation",
-                                                           "ask the judge to judge a simulation first"), _compare),
-    "feedback": _stage_node("feedback", "feedback", ("project_id", "project", "name one"), _feedback),
+                                                           "ask the judge to judge a simulation first"),
+                               lambda state, _runtime: compare_stage(state)),
+    "feedback": _stage_node("feedback", "feedback", ("project_id", "project", "name one"), feedback_stage),
 }
 
 
