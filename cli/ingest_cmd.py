@@ -25,8 +25,9 @@ def sample_dir() -> Path:
     return out
 
 
-def run_ingest(directory: Path | None, embed: bool, quiet: bool) -> dict[str, object]:
-    """Ingest ``directory`` (or the sample) with a progress display; returns the summary dict."""
+def run_ingest(directory: Path | None, embed: bool, quiet: bool, project: str = "default",
+               mappings: dict[str, dict[str, str]] | None = None) -> dict[str, object]:
+    """Ingest ``directory`` (or the sample) into ``project`` with a progress display; returns the summary dict."""
     from core.bootstrap import open_database
     from ingest.pipeline import ingest_dir
 
@@ -41,19 +42,29 @@ def run_ingest(directory: Path | None, embed: bool, quiet: bool) -> dict[str, ob
                 tasks[phase] = progress.add_task(phase, total=total)
             progress.update(tasks[phase], advance=advance)
 
-        return ingest_dir(db.conn, src, embed=embed, report=report).to_dict()
+        return ingest_dir(db.conn, src, embed=embed, report=report, project=project, mappings=mappings).to_dict()
 
 
 def ingest_cmd(
-    directory: Path | None = typer.Argument(None, help="Folder with the telemetry CSVs (default: generated sample)."),
+    directory: Path | None = typer.Argument(
+        None, help="Folder with telemetry files (CSV, Parquet, JSON Lines), or one interactions file "
+        "(default: generated sample)."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip embeddings."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    project: str = typer.Option("default", "--project", help="Project the rows belong to."),
+    maps: list[str] = typer.Option([], "--map", help="Column mapping target=source (table.target=source for a "
+                                   "summary table); repeatable."),
+    mapping_file: Path | None = typer.Option(None, "--mapping", help="JSON mapping file (see docs/telemetry.md)."),
 ) -> None:
-    """Validate and load the five telemetry files; quarantine rejects; write artifacts; embed texts."""
+    """Validate and load telemetry in any layout; quarantine rejects; derive summaries; write artifacts; embed."""
+    from ingest.mapping import load_mapping_file, parse_map_flags
     from ingest.validate import IngestError
 
     try:
-        summary = run_ingest(directory, embed=not no_embed, quiet=as_json)
+        mappings = load_mapping_file(mapping_file) if mapping_file else {}
+        for table, extra in parse_map_flags(maps).items():
+            mappings.setdefault(table, {}).update(extra)
+        summary = run_ingest(directory, embed=not no_embed, quiet=as_json, project=project, mappings=mappings)
     except IngestError as exc:
         fail(str(exc), as_json=as_json)
     if as_json:
@@ -69,6 +80,9 @@ def ingest_cmd(
     for name, t in summary["tables"].items():  # type: ignore[attr-defined]
         if t.get("rejects_csv"):
             console.print(f"[yellow]{t['rows_rejected']} rejected rows of {name}: {t['rejects_csv']}[/]")
+    for cap in summary["capabilities"]:  # type: ignore[attr-defined]
+        if not cap["available"]:
+            console.print(f"[yellow]unavailable[/] {cap['analysis']}: {cap['reason']}")
     console.print(f"embeddings: {summary['embeddings']}  retrieval: {summary['retrieval']}")
     console.print(f"time per phase (s): {summary['seconds']}")
     console.print(f"artifacts: {summary['artifacts']}")

@@ -42,15 +42,17 @@ def _copy_out(conn: psycopg.Connection[DictRow], select: sql.Composable, dest: P
 
 def iter_table(
     conn: psycopg.Connection[DictRow], spec: TableSpec, order_by: str, scratch: Path, block_bytes: int = BLOCK_BYTES,
-    server_file: bool = False,
+    server_file: bool = False, project: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Every row of ``spec``'s table ordered by ``order_by``, in frames of about ``block_bytes`` of CSV, with
     the schema's dtypes. The CSV goes through a scratch file (removed afterwards) in ``scratch``, or with
     ``server_file`` one written by the server itself in its data directory (a server on this machine, such as
-    the embedded one: no row passes through Python)."""
+    the embedded one: no row passes through Python). ``project`` keeps that project's rows only."""
     cols = spec.column_names
-    select = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.Identifier(spec.name), sql.Identifier(order_by))
+    where = sql.SQL("WHERE project = {}").format(sql.Literal(project)) if project is not None else sql.SQL("")
+    select = sql.SQL("SELECT {} FROM {} {} ORDER BY {}").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.Identifier(spec.name), where,
+        sql.Identifier(order_by))
     if server_file:
         row = conn.execute("SELECT current_setting('data_directory') AS d").fetchone()
         assert row is not None

@@ -26,6 +26,7 @@ from psycopg.rows import DictRow
 from ingest.schema import TableSpec
 
 COPY_CHUNK_ROWS = 100_000
+DERIVED_SUMMARIES = ("sessions", "users")  # tables whose placeholder rows are marked summary_source = 'derived'
 SLICE_BYTES = 1 << 20
 QUEUE_SLICES = 64  # at most 64 MiB queued for the server
 
@@ -147,8 +148,8 @@ class TableLoader:
     """
 
     def __init__(self, conn: psycopg.Connection[DictRow], spec: TableSpec,
-                 checked_fks: frozenset[str] = frozenset()) -> None:
-        self.conn, self.spec, self.checked = conn, spec, checked_fks
+                 checked_fks: frozenset[str] = frozenset(), *, add_parents: bool = False) -> None:
+        self.conn, self.spec, self.checked, self.add_parents = conn, spec, checked_fks, add_parents
         self.rows = 0
         self.counts = UpsertCounts()
         self._tx: Any = None
@@ -157,6 +158,8 @@ class TableLoader:
         self._deferred: list[str] = []
         self._stage = sql.Identifier(f"stage_{spec.name}")
         self._copy: _Copy | None = None
+        self._cols: list[str] = []
+        self.placeholders: dict[str, int] = {}
 
     def __enter__(self) -> TableLoader:
         self._tx = self.conn.transaction()
@@ -179,14 +182,18 @@ class TableLoader:
         return self
 
     def add(self, rows: pa.Table | pd.DataFrame) -> None:
-        """COPY one chunk of good rows (the table's columns) into the staging table (or the empty target)."""
+        """COPY one chunk of good rows into the staging table (or the empty target). The first chunk's columns
+        (any subset of the table's, for example with ``project`` and ``extra``) are those of every chunk."""
         if isinstance(rows, pd.DataFrame):
             rows = pa.Table.from_pandas(rows, preserve_index=False)
         if rows.num_rows == 0:
             return
         if self._copy is None:
             dest = sql.Identifier(self.spec.name) if self._direct else self._stage
-            self._copy = _Copy(self.conn, dest, self.spec.column_names, freeze=self._freeze)
+            self._cols = list(rows.column_names)
+            self._copy = _Copy(self.conn, dest, self._cols, freeze=self._freeze)
+        elif rows.column_names != self._cols:
+            raise ValueError(f"{self.spec.name}: a chunk has columns {rows.column_names}, the first had {self._cols}")
         self._copy.write(rows)
         self.rows += rows.num_rows
 
@@ -196,14 +203,20 @@ class TableLoader:
             copy.close(exc)
 
     def finish(self) -> UpsertCounts:
-        """Upsert the staged rows into the table (only rows whose values changed are written)."""
+        """Upsert the staged rows into the table (only rows whose values changed are written). With
+        ``add_parents``, a key referenced in a parent that no validated file provides gets a placeholder row there
+        (its summary is derived later, :mod:`ingest.derive`); without, an unknown key fails the load."""
         self._end_copy()
+        if self._cols and self.add_parents:
+            self._add_placeholders()
         if self._direct:
             for ddl in self._deferred:  # indexes built and foreign keys validated once, in bulk
                 self.conn.execute(ddl)  # type: ignore[arg-type]
             self.counts = UpsertCounts(inserted=self.rows)
             return self.counts
-        cols = self.spec.column_names
+        cols = self._cols
+        if not cols:
+            return self.counts
         col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
         non_key = [c for c in cols if c != self.spec.primary_key]
         sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in non_key)
@@ -231,11 +244,32 @@ class TableLoader:
         self.counts = UpsertCounts(inserted=ins, updated=upd, unchanged=self.rows - ins - upd)
         return self.counts
 
+    def _add_placeholders(self) -> None:
+        source = sql.Identifier(self.spec.name) if self._direct else self._stage
+        project = sql.SQL(", project") if "project" in self._cols else sql.SQL("")
+        for fk in self.spec.foreign_keys:
+            if fk.column in self.checked or fk.column not in self._cols:
+                continue
+            derived = sql.SQL(", summary_source") if fk.ref_table in DERIVED_SUMMARIES else sql.SQL("")
+            value = sql.SQL(", 'derived'") if fk.ref_table in DERIVED_SUMMARIES else sql.SQL("")
+            cur = self.conn.execute(sql.SQL(
+                "INSERT INTO {parent} ({key}{project}{derived}) SELECT DISTINCT {col}{project}{value} FROM {source} "
+                "WHERE {col} IS NOT NULL ON CONFLICT DO NOTHING").format(
+                    parent=sql.Identifier(fk.ref_table), key=sql.Identifier(fk.ref_column), project=project,
+                    derived=derived, value=value, col=sql.Identifier(fk.column), source=source))
+            if cur.rowcount:
+                self.placeholders[fk.ref_table] = cur.rowcount
+
     def __exit__(self, *exc: Any) -> None:
         try:
             self._end_copy(exc[1] or RuntimeError("load left without finish()"))
         finally:
             self._tx.__exit__(*exc)
+
+
+def with_project(chunk: pa.Table, project: str) -> pa.Table:
+    """``chunk`` with a ``project`` column holding ``project``."""
+    return chunk.append_column("project", pa.array([project] * chunk.num_rows, pa.string()))
 
 
 def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pa.Table | pd.DataFrame) -> UpsertCounts:
@@ -245,8 +279,10 @@ def upsert_frame(conn: psycopg.Connection[DictRow], spec: TableSpec, df: pa.Tabl
         return loader.finish()
 
 
-def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: str, rejects: pd.DataFrame) -> int:
-    """Store rejected rows (file, row, column, reason, raw) for ``ingest_id``; returns how many."""
+def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: str, rejects: pd.DataFrame,
+                     project: str = "default") -> int:
+    """Store rejected rows (file, row, column, reason, raw; ``record_id`` when the rejects name one, such as a
+    span) for ``ingest_id``; returns how many."""
     if rejects.empty:
         return 0
     rows: list[tuple[Any, ...]] = [
@@ -257,14 +293,17 @@ def write_quarantine(conn: psycopg.Connection[DictRow], ingest_id: str, table: s
             int(r["row"]),
             None if pd.isna(r["column"]) else str(r["column"]),
             str(r["reason"]),
-            json.dumps(r["raw"]) if not isinstance(r["raw"], str) else r["raw"],
+            json.dumps(r["raw"]) if not isinstance(r["raw"], str) else (r["raw"] or None),
+            r.get("record_id"),
+            project,
         )
         for r in rejects.to_dict("records")
     ]
     with (
         conn.transaction(),
         conn.cursor().copy(
-            "COPY quarantine (ingest_id, table_name, file, row_number, column_name, reason, raw) FROM STDIN"
+            "COPY quarantine (ingest_id, table_name, file, row_number, column_name, reason, raw, record_id, project) "
+            "FROM STDIN"
         ) as copy,
     ):
         for rec in rows:

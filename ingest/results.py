@@ -41,7 +41,11 @@ class ValidationResult:
     rows_loaded: int = 0
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     warnings: list[str] = field(default_factory=list)
-    dropped_columns: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    mapped_columns: dict[str, str] = field(default_factory=dict)
+    missing_columns: list[str] = field(default_factory=list)
+    derived_columns: list[str] = field(default_factory=list)
+    new_levels: dict[str, dict[str, int]] = field(default_factory=dict)
     data: pd.DataFrame | None = None
     key_hashes: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
 
@@ -88,7 +92,11 @@ class ValidationResult:
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
-            "dropped_columns": self.dropped_columns,
+            "extra_columns": self.extra_columns,
+            "mapped_columns": self.mapped_columns,
+            "missing_columns": self.missing_columns,
+            "derived_columns": self.derived_columns,
+            "new_levels": self.new_levels,
             "warnings": self.warnings,
         }
 

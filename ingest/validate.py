@@ -1,27 +1,35 @@
 """Validation and quarantine of telemetry CSVs (the real files unchanged, or the synthetic replica).
 
-Cells are read as strings first (Arrow's streaming CSV reader, :mod:`ingest.csvread`), then checked column by
-column with vectorised Arrow compute rules (:mod:`ingest.checks`); good rows come out as typed Arrow tables.
+Cells are read as strings first (Arrow's streaming CSV reader, :mod:`ingest.csvread`), then checked column by column
+with vectorised Arrow compute rules (:mod:`ingest.checks`); good rows come out as typed Arrow tables.
+
+Any layout loads (:mod:`ingest.mapping`, :mod:`ingest.normalise`): CSV, Parquet or JSON Lines; columns found under
+their own names, a recognised alias or an explicit mapping; unknown extra columns kept in ``extra`` (reported in
+``extra_columns``), never dropped. The exact layout of the real files is validated as declared in
+:mod:`ingest.schema`; any other layout against the minimum contract (:data:`ingest.normalise.REQUIRED`), with every
+other column it has optional (empty cells are nulls) and id patterns open.
 
 File-level problems refuse the whole file with an :class:`IngestError` naming the file, row and column: missing
-file, empty file (no header), duplicate or missing required column, unparseable CSV (an unterminated quote).
-Unknown extra columns are reported in ``warnings`` and dropped.
+file, empty file (no header), duplicate column, a minimum-contract column missing, unparseable CSV (an unterminated
+quote).
 
-Row-level problems reject the row (one reject record per row: its first problem, plus a count of the others):
-bytes that are not UTF-8, a cell longer than :data:`MAX_CELL_CHARS` (100,000) characters, a malformed CSV row
-(wrong number of fields), missing values in non-nullable columns, malformed int / float / bool / timestamp,
-unknown categorical level, malformed id / hash / tools pattern, out-of-range numbers, region not matching
-country_code, duplicate primary key (or unique column; the first occurrence is kept), and an unknown foreign key
-(for example an interaction whose session is not in the sessions table). Referential checks apply only to tables
-present: :func:`validate_dir` validates parents first and passes their keys to children; a missing parent only
-adds a warning. Keys are compared through 64-bit hashes (``pandas.util.hash_array``) to bound memory.
+Row-level problems reject the row (one reject record per row: its first problem, plus a count of the others): bytes
+that are not UTF-8, a cell longer than :data:`MAX_CELL_CHARS` (100,000) characters, a malformed CSV row (wrong
+number of fields), missing values in non-nullable columns, malformed int / float / bool / timestamp, absurd
+timestamps, malformed id / hash / tools pattern, out-of-range numbers, region not matching country_code, failure
+flags or is_failure contradicting failure_type, duplicate primary key (or unique column; the first occurrence is
+kept), and an unknown foreign key (for example an interaction whose session is not in the sessions table).
+Categorical levels are open: a level the reference data does not have loads and is reported (``new_levels``).
+Referential checks apply only to tables present: :func:`validate_dir` validates parents first and passes their keys
+to children; a missing parent only adds a warning. Keys are compared through 64-bit hashes
+(``pandas.util.hash_array``) to bound memory.
 
-Rejected rows: a DataFrame with columns ``file``, ``row`` (1-based record number in the file; the header is row
-1, so the first data row is row 2; equal to the line number unless quoted cells span lines), ``column``,
-``reason`` and ``raw`` (the raw row as JSON, ASCII-escaped, cells cut to 1,000 characters). Text cells starting
-with ``=``, ``+``, ``-``, ``@`` (or tab / carriage return) are stored verbatim as inert text; when rejects are
-written with :func:`write_rejects` every such cell is prefixed with a single quote. Invariant per table:
-``rows_read == rows_loaded + rows_rejected``.
+Rejected rows: a DataFrame with columns ``file``, ``row`` (1-based record number in the file; the header is row 1,
+so the first data row is row 2; equal to the line number unless quoted cells span lines), ``column``, ``reason`` and
+``raw`` (the raw row as JSON, ASCII-escaped, cells cut to 1,000 characters). Text cells starting with ``=``, ``+``,
+``-``, ``@`` (or tab / carriage return) are stored verbatim as inert text; when rejects are written with
+:func:`write_rejects` every such cell is prefixed with a single quote. Invariant per table: ``rows_read ==
+rows_loaded + rows_rejected``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +49,8 @@ import pyarrow.compute as pc
 from ingest.checks import cell_lengths, check_column, mask, undecodable
 from ingest.csvread import CsvStream
 from ingest.formulas import FAILURE_FLAGS, REGION_BY_COUNTRY
+from ingest.mapping import resolve
+from ingest.normalise import REQUIRED, Normaliser
 from ingest.results import (
     INJECTION_PREFIXES,
     REJECT_COLUMNS,
@@ -49,27 +60,22 @@ from ingest.results import (
     write_rejects,
 )
 from ingest.schema import LOAD_ORDER, TABLES, TableSpec
+from ingest.sources import JsonlStream, ParquetStream, RowsStream, file_format
+
+Stream = CsvStream | ParquetStream | JsonlStream | RowsStream
 
 __all__ = [
     "CHUNK_ROWS", "INJECTION_PREFIXES", "MAX_CELL_CHARS", "REJECT_COLUMNS", "IngestError", "ValidationResult",
-    "inert", "validate_dir", "validate_table", "write_rejects",
+    "inert", "validate_dir", "validate_rows", "validate_table", "write_rejects",
 ]  # fmt: skip
 
 MAX_CELL_CHARS = 100_000
 RAW_CELL_CHARS = 1_000
 CHUNK_ROWS = 50_000
 _CONSISTENCY_INPUTS = frozenset(
-    {
-        "total_tokens",
-        "prompt_tokens",
-        "completion_tokens",
-        "is_failure",
-        "failure_type",
-        "user_feedback_observed",
-        "user_feedback_score",
-        *FAILURE_FLAGS,
-    }
+    {"total_tokens", "prompt_tokens", "completion_tokens", "user_feedback_observed", "user_feedback_score"}
 )
+_CLOSED_PATTERNS = frozenset({"date_utc", "prompt_sha1", "instruction_sha1", "instruction_id"})
 _REGION_PAIRS = (("country_code", "region"), ("dominant_country_code", "dominant_region"))
 
 
@@ -148,12 +154,13 @@ class _TableValidator:
             parent = parents.get(fk.ref_table)
             if parent is None:
                 self.result.warnings.append(
-                    f"{self.file}: referential check {fk.column} -> {fk.ref_table} skipped "
-                    f"({TABLES[fk.ref_table].file_name} not validated)"
+                    f"{self.file}: referential check {fk.column} -> {fk.ref_table} skipped (no {fk.ref_table} "
+                    f"file validated; unknown keys get placeholder rows, summaries derived from interactions)"
                 )
             else:
                 self.refs[fk.column] = (parent.key_hashes, parent.path.name)
         self.consistency: dict[str, int] = {}
+        self.new_levels: dict[str, dict[str, int]] = {}
         self.reject_frames: list[pd.DataFrame] = []
 
     def check_chunk(self, chunk: pa.Table, start: int) -> tuple[pa.Table, pa.Table]:
@@ -176,6 +183,7 @@ class _TableValidator:
             typed[col.name], problems = check_column(col, raw[col.name])
             for m, reason in problems:
                 p.add(m, col.name, reason)
+        self._failure_consistency(typed, p)
         for country, region in _REGION_PAIRS:
             if country in raw and region in raw:
                 keys = pa.array(list(REGION_BY_COUNTRY))
@@ -197,13 +205,44 @@ class _TableValidator:
         self.result.rows_loaded += int(valid.sum())
         keep = pa.array(valid)
         good = pa.table({k: v.filter(keep) for k, v in typed.items()})
+        self._levels(good)
         if self.spec.name == "interactions":
             self._consistency(good.select([c for c in good.column_names if c in _CONSISTENCY_INPUTS]).to_pandas())
         load = good
         for i, col in enumerate(self.spec.columns):
             if col.dtype == "timestamp":
-                load = load.set_column(i, col.name, raw[col.name].filter(keep))
+                text = raw[col.name].filter(keep)
+                load = load.set_column(i, col.name, pc.if_else(pc.equal(text, ""), pa.nulls(len(text), pa.string()),
+                                                               text) if col.nullable else text)
+        if "extra" in raw:
+            load = load.append_column("extra", raw["extra"].filter(keep))
         return good, load
+
+    def _failure_consistency(self, typed: dict[str, pa.Array], p: _Problems) -> None:
+        """Quarantine rows whose is_failure or failure flags contradict failure_type."""
+        if "failure_type" not in typed:
+            return
+        ft = typed["failure_type"]
+        if "is_failure" in typed:
+            hit = mask(pc.not_equal(typed["is_failure"], pc.not_equal(ft, "none")))
+            p.add(hit, "is_failure", "is_failure {value} contradicts failure_type")
+        for flag, kind in FAILURE_FLAGS.items():
+            if flag in typed:
+                hit = mask(pc.not_equal(typed[flag], pc.equal(ft, kind)))
+                p.add(hit, flag, f"{flag} {{value}} contradicts failure_type (a flag is set exactly when "
+                                 f"failure_type is {kind!r})")
+
+    def _levels(self, good: pa.Table) -> None:
+        """Count the levels the reference data does not have (they load; they are reported)."""
+        for col in self.spec.columns:
+            if col.levels is None or col.name not in good.column_names:
+                continue
+            values = good.column(col.name)
+            new = pc.filter(values, pc.invert(pc.fill_null(pc.is_in(values, pa.array(col.levels)), True)))
+            if len(new):
+                seen = self.new_levels.setdefault(col.name, {})
+                for item in pc.value_counts(new).to_pylist():
+                    seen[item["values"]] = seen.get(item["values"], 0) + item["counts"]
 
     def _record_rejects(self, raw: dict[str, pa.Array], start: int, p: _Problems, bad: np.ndarray) -> None:
         idx = np.flatnonzero(bad)
@@ -225,19 +264,18 @@ class _TableValidator:
     def _consistency(self, df: pd.DataFrame) -> None:
         if df.empty:
             return
-        rules = {
-            "total_tokens != prompt_tokens + completion_tokens":
-                df["total_tokens"] != df["prompt_tokens"] + df["completion_tokens"],
-            "is_failure disagrees with failure_type": df["is_failure"] != (df["failure_type"] != "none"),
-            "failure flags are not one-hot copies of failure_type": pd.concat(
-                [df[f] != (df["failure_type"] == t) for f, t in FAILURE_FLAGS.items()], axis=1).any(axis=1),
-            "user_feedback_observed disagrees with user_feedback_score":
-                df["user_feedback_observed"] != df["user_feedback_score"].notna(),
-        }  # fmt: skip
+        rules = {}
+        if {"total_tokens", "prompt_tokens", "completion_tokens"} <= set(df.columns):
+            parts = df["prompt_tokens"] + df["completion_tokens"]
+            rules["total_tokens != prompt_tokens + completion_tokens"] = parts.notna() & (df["total_tokens"] != parts)
+        if {"user_feedback_observed", "user_feedback_score"} <= set(df.columns):
+            observed = df["user_feedback_observed"]
+            rules["user_feedback_observed disagrees with user_feedback_score"] = observed.notna() & (
+                observed != df["user_feedback_score"].notna())
         for text, hit in rules.items():
             self.consistency[text] = self.consistency.get(text, 0) + int(hit.sum())
 
-    def finish(self, stream: CsvStream) -> ValidationResult:
+    def finish(self, stream: Stream) -> ValidationResult:
         """Number the rejects by record, add the malformed rows, sort the rejects, keep the loaded keys."""
         frames = [f for f in self.reject_frames if not f.empty]
         for f in frames:
@@ -255,7 +293,47 @@ class _TableValidator:
         for text, count in self.consistency.items():
             if count:
                 res.warnings.append(f"{self.file}: {count} rows where {text}")
+        res.new_levels = self.new_levels
+        for column, levels in self.new_levels.items():
+            top = sorted(levels.items(), key=lambda kv: -kv[1])[:5]
+            shown = ", ".join(f"{k!r} ({v} rows)" for k, v in top) + (", ..." if len(levels) > 5 else "")
+            res.warnings.append(f"{self.file}: column {column} has level(s) the reference data does not: {shown}")
         return res
+
+
+def _open(path: Path, chunk_rows: int) -> tuple[list[str], Stream]:
+    """The header and a chunk stream of ``path`` by its format."""
+    fmt = file_format(path)
+    if fmt == "parquet":
+        pstream = ParquetStream(path, chunk_rows)
+        return pstream.header, pstream
+    if fmt == "jsonl":
+        jstream = JsonlStream(path, chunk_rows)
+        return jstream.header, jstream
+    header = _header(path)
+    dup = next((c for c in header if header.count(c) > 1), None)
+    if dup is not None:
+        raise IngestError("duplicate column in header; the whole file is refused", file=path.name, row=1, column=dup)
+    return header, CsvStream(path, header, header, chunk_rows)
+
+
+def contract_spec(spec: TableSpec, columns: list[str]) -> TableSpec:
+    """``spec`` narrowed to ``columns``: the minimum contract stays required, every other column is optional
+    (nullable), and patterns are open (ids of any shape, any tool names) except for dates and hashes."""
+    required = REQUIRED.get(spec.name, tuple(spec.column_names))
+    keep = tuple(
+        replace(c, nullable=c.name not in required, pattern=c.pattern if c.name in _CLOSED_PATTERNS else None)
+        for c in spec.columns if c.name in columns
+    )
+    return replace(spec, columns=keep)
+
+
+def _check_contract(spec: TableSpec, columns: list[str], file: str) -> None:
+    missing = [c for c in REQUIRED.get(spec.name, tuple(spec.column_names)) if c not in columns]
+    if missing:
+        raise IngestError(
+            f"required column {missing[0]!r} is missing; the whole file is refused (missing: {', '.join(missing)}; "
+            "map a column of another name with --map target=source)", file=file, row=1, column=missing[0])
 
 
 def validate_table(
@@ -267,45 +345,65 @@ def validate_table(
     on_chunk: Callable[[pa.Table], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     max_cell_chars: int = MAX_CELL_CHARS,
+    mapping: dict[str, str] | None = None,
 ) -> ValidationResult:
-    """Validate one table's CSV (``name`` is a key of :data:`ingest.schema.TABLES`).
+    """Validate one table's file (``name`` is a key of :data:`ingest.schema.TABLES`; CSV, Parquet or JSON Lines).
 
     ``parents`` holds already validated tables for the referential checks; ``on_chunk`` receives each chunk of
-    good rows as an Arrow table ready for COPY (typed; timestamps as their validated text); ``keep_data=False``
-    keeps only counts, rejects and key hashes (``data`` is the good rows as a DataFrame otherwise). Raises
-    :class:`IngestError` when the whole file is refused.
+    good rows as an Arrow table ready for COPY (typed; timestamps as their validated text; ``extra`` as JSON
+    text when the file has unmapped columns); ``keep_data=False`` keeps only counts, rejects and key hashes
+    (``data`` is the good rows as a DataFrame otherwise); ``mapping`` maps canonical columns to source columns.
+    Raises :class:`IngestError` when the whole file is refused.
     """
-    spec = TABLES[name]
     path = Path(path)
     if not path.is_file():
         raise IngestError("file not found", file=str(path))
-    header = _header(path)
-    dup = next((c for c in header if header.count(c) > 1), None)
-    if dup is not None:
-        raise IngestError("duplicate column in header; the whole file is refused", file=path.name, row=1, column=dup)
-    missing = [c for c in spec.column_names if c not in header]
-    if missing:
-        raise IngestError(
-            f"required column {missing[0]!r} is missing; the whole file is refused (missing: {', '.join(missing)})",
-            file=path.name,
-            row=1,
-            column=missing[0],
-        )
-    v = _TableValidator(spec, path, parents or {}, max_cell_chars)
-    unknown = [c for c in header if c not in spec.column_names]
-    if unknown:
-        v.result.dropped_columns = unknown
-        v.result.warnings.append(f"{path.name}: unknown column(s) {', '.join(unknown)} reported and dropped")
-    stream = CsvStream(path, header, spec.column_names, chunk_rows)
+    header, stream = _open(path, chunk_rows)
+    return _validate(name, path, header, stream, parents=parents, keep_data=keep_data, on_chunk=on_chunk,
+                     max_cell_chars=max_cell_chars, mapping=mapping)
+
+
+def validate_rows(
+    name: str, rows: pa.Table, *, source: str, records: np.ndarray, on_chunk: Callable[[pa.Table], None],
+    max_cell_chars: int = MAX_CELL_CHARS,
+) -> ValidationResult:
+    """Validate rows built in memory (string columns under canonical names, plus ``extra``), such as the
+    interactions mapped from spans; ``records`` numbers them (for example span ordinals), ``source`` names their
+    origin in rejects."""
+    return _validate(name, Path(source), list(rows.column_names), RowsStream(rows, records, CHUNK_ROWS),
+                     parents=None, keep_data=False, on_chunk=on_chunk, max_cell_chars=max_cell_chars, mapping=None)
+
+
+def _validate(
+    name: str, path: Path, header: list[str], stream: Stream, *, parents: Mapping[str, ValidationResult] | None,
+    keep_data: bool, on_chunk: Callable[[pa.Table], None] | None, max_cell_chars: int,
+    mapping: dict[str, str] | None,
+) -> ValidationResult:
+    spec = TABLES[name]
+    normaliser = Normaliser(spec, resolve(name, header, mapping, file=path.name), file=path.name)
+    columns = normaliser.apply(pa.table({h: pa.array([], pa.string()) for h in header})).column_names
+    if normaliser.exact:
+        checked = spec
+    else:
+        _check_contract(spec, columns, path.name)
+        checked = contract_spec(spec, columns)
+    v = _TableValidator(checked, path, parents or {}, max_cell_chars)
+    v.result.extra_columns = normaliser.map.extras
+    v.result.mapped_columns = normaliser.map.renamed()
+    v.result.missing_columns = [c for c in spec.column_names if c not in columns]
     kept: list[pa.Table] = []
     for chunk in stream:
-        good, load = v.check_chunk(chunk, v.result.rows_read)
+        good, load = v.check_chunk(normaliser.apply(chunk), v.result.rows_read)
         v.result.rows_read += chunk.num_rows
         if on_chunk is not None:
             on_chunk(load)
         if keep_data:
             kept.append(good)
     result = v.finish(stream)
+    result.derived_columns = normaliser.derived
+    if normaliser.map.extras:
+        result.warnings.append(f"{path.name}: column(s) {', '.join(normaliser.map.extras)} not in the schema, "
+                               "kept in extra")
     if keep_data:
         result.data = pa.concat_tables(kept).to_pandas() if kept else None
     return result

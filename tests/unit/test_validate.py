@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ingest.compare import reference_dir
@@ -115,15 +116,24 @@ def test_generated_dataset_passes(dataset: Path) -> None:
     assert data["user_feedback_score"].isna().any() and data["latency_ms"].dtype == "int64"
 
 
-def test_missing_required_column_refuses_the_file(work: Path) -> None:
+def test_missing_summary_column_loads_and_is_reported(work: Path) -> None:
     rows = _rows(work / SESS)
     k = rows[0].index("failure_rate")
     _write(work / SESS, [r[:k] + r[k + 1 :] for r in rows])
+    res = validate_table("sessions", work / SESS)
+    assert res.ok and res.missing_columns == ["failure_rate"] and res.rows_loaded == res.rows_read > 0
+    assert res.data is not None and "failure_rate" not in res.data.columns
+
+
+def test_missing_contract_column_refuses_the_file(work: Path) -> None:
+    rows = _rows(work / INTER)
+    k = rows[0].index("session_id")
+    _write(work / INTER, [r[:k] + r[k + 1 :] for r in rows])
     with pytest.raises(IngestError) as exc:
-        validate_table("sessions", work / SESS)
-    assert exc.value.file == SESS and exc.value.column == "failure_rate" and exc.value.row == 1
-    assert SESS in str(exc.value) and "failure_rate" in str(exc.value) and "refused" in str(exc.value)
-    with pytest.raises(IngestError, match="failure_rate"):
+        validate_table("interactions", work / INTER)
+    assert exc.value.file == INTER and exc.value.column == "session_id" and exc.value.row == 1
+    assert INTER in str(exc.value) and "refused" in str(exc.value) and "--map" in str(exc.value)
+    with pytest.raises(IngestError, match="session_id"):
         validate_dir(work)
 
 
@@ -138,10 +148,20 @@ def test_empty_file_and_header_only(work: Path) -> None:
     assert res.rows_read == res.rows_loaded == res.rows_rejected == 0
 
 
-def test_unknown_level(work: Path) -> None:
+def test_unknown_level_loads_and_is_reported(work: Path) -> None:
     _set(work / INTER, 4, "channel", "fax")
-    rec = _only_reject(validate_table("interactions", work / INTER), 4, "channel", "unknown level 'fax'")
-    assert json.loads(rec["raw"])["channel"] == "fax"
+    res = validate_table("interactions", work / INTER)
+    assert res.ok and res.new_levels == {"channel": {"fax": 1}}
+    assert any("channel" in w and "'fax' (1 rows)" in w for w in res.warnings)
+    assert res.data is not None and (res.data["channel"] == "fax").sum() == 1
+
+
+def test_failure_flags_contradicting_failure_type_are_quarantined(work: Path) -> None:
+    rows = _rows(work / INTER)
+    ft = rows[0].index("failure_type")
+    row = next(i for i, r in enumerate(rows) if i and r[ft] == "none") + 1
+    _set(work / INTER, row, "hallucination_flag", "True")
+    _only_reject(validate_table("interactions", work / INTER), row, "hallucination_flag", "contradicts failure_type")
 
 
 def test_negative_latency(work: Path) -> None:
@@ -190,9 +210,9 @@ def test_one_megabyte_text_cell(work: Path) -> None:
 def test_formula_like_cells_are_inert(work: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     _set(work / INTER, 2, "request_text", '=HYPERLINK("http://evil.example","x")')
     _set(work / INTER, 3, "request_text", "@SUM(A1)")
-    _set(work / INTER, 3, "channel", "-fax")  # also rejected: the row lands in the rejects file
+    _set(work / INTER, 3, "latency_ms", "-5")  # also rejected: the row lands in the rejects file
     res = validate_table("interactions", work / INTER)
-    _only_reject(res, 3, "channel", "unknown level")
+    _only_reject(res, 3, "latency_ms", "out of range")
     assert res.data is not None
     assert res.data.loc[0, "request_text"] == '=HYPERLINK("http://evil.example","x")'  # verbatim
     out = write_rejects(res.rejects.assign(column="=cmd|' /C calc'!A0"), tmp_path_factory.mktemp("r") / "r.csv")
@@ -217,11 +237,13 @@ def test_malformed_rows_keep_row_numbers(work: Path) -> None:
     assert res.data is not None and res.data.loc[1, "request_text"] == "line one\nline two"
 
 
-def test_unknown_columns_are_dropped(work: Path) -> None:
+def test_unknown_columns_are_kept_as_extra(work: Path) -> None:
     rows = _rows(work / USERS)
-    _write(work / USERS, [[*r, "debug_note" if i == 0 else "x"] for i, r in enumerate(rows)])
-    res = validate_table("users", work / USERS)
-    assert res.ok and res.dropped_columns == ["debug_note"] and "debug_note" in res.warnings[0]
+    _write(work / USERS, [[*r, "debug_note" if i == 0 else f"x{i}"] for i, r in enumerate(rows)])
+    chunks: list[pa.Table] = []
+    res = validate_table("users", work / USERS, on_chunk=chunks.append)
+    assert res.ok and res.extra_columns == ["debug_note"] and "debug_note" in res.warnings[-1]
+    assert json.loads(chunks[0].column("extra")[0].as_py()) == {"debug_note": "x1"}
     assert res.data is not None and list(res.data.columns) == TABLES["users"].column_names
 
 

@@ -1,0 +1,95 @@
+"""Storing a batch of spans: map, validate, load and quarantine in one transaction.
+
+A batch (one OTLP request, or one trace file) lands whole or not at all: its interactions, its placeholder
+sessions and users, its quarantined spans and the derived summaries of the sessions it touched commit together.
+The same span stored twice is one row; a later copy with other content replaces it and counts as updated.
+Embeddings are not computed here (they are deferred to ``opsgraph data embed``), so the request path stays short.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+from psycopg.rows import DictRow
+
+from ingest.derive import derive_summaries
+from ingest.load import TableLoader, with_project, write_quarantine
+from ingest.otlp.genai import map_spans
+from ingest.otlp.spans import SpanRecord
+from ingest.results import REJECT_COLUMNS
+from ingest.schema import TABLES
+from ingest.validate import validate_rows
+
+RAW_CHARS = 2_000
+
+
+@dataclass
+class BatchResult:
+    """What storing one batch did."""
+
+    spans: int = 0
+    interactions: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    tool_spans: int = 0
+    truncated: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return self.__dict__.copy()
+
+
+def _raw(span: SpanRecord) -> str:
+    doc = {"trace_id": span.trace_id, "span_id": span.span_id, "name": span.name, "start_ns": span.start_ns,
+           "end_ns": span.end_ns, "attributes": span.attributes}
+    text = json.dumps(doc, ensure_ascii=True, default=str)
+    return text if len(text) <= RAW_CHARS else json.dumps({**doc, "attributes": f"[{len(text)} chars]"})
+
+
+def _decode_rejects(spans: list[SpanRecord], source: str) -> pd.DataFrame:
+    rows = [(source, s.ordinal, s.problems[0][0], f"span {s.span_id or '?'}: {s.problems[0][1]}"
+             + (f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""), _raw(s), s.span_id or None)
+            for s in spans if s.problems]
+    return pd.DataFrame(rows, columns=[*REJECT_COLUMNS, "record_id"])
+
+
+def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, project: str, source: str,
+                ingest_id: str) -> BatchResult:
+    """Store ``spans`` (one batch) into ``project``; see the module docstring."""
+    result = BatchResult(spans=len(spans), truncated=sum(1 for s in spans if s.truncated))
+    bad = _decode_rejects(spans, source)
+    mapped = map_spans([s for s in spans if not s.problems])
+    result.ignored, result.tool_spans = mapped.ignored, mapped.tool_spans
+    with conn.transaction():
+        rejects = [bad]
+        if mapped.rows:
+            table = pa.table({c: pa.array([r[c] for r in mapped.rows], pa.string()) for c in mapped.rows[0]})
+            ordinals = np.array([s.ordinal for s in mapped.spans], dtype=np.int64)
+            with TableLoader(conn, TABLES["interactions"], add_parents=True) as loader:
+                res = validate_rows("interactions", table, source=source, records=ordinals,
+                                    on_chunk=lambda c: loader.add(with_project(c, project)))
+                counts = loader.finish()
+            by_ordinal = {s.ordinal: s.span_id for s in mapped.spans}
+            found = res.rejects.assign(record_id=res.rejects["row"].map(by_ordinal))
+            found["reason"] = [f"span {sid}: {r}" for sid, r in zip(found["record_id"], found["reason"], strict=True)]
+            rejects.append(found)
+            result.interactions = res.rows_loaded
+            result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+            touched = sorted({r["session_id"] for r in mapped.rows})
+            if res.rows_loaded:
+                derive_summaries(conn, project, sessions=touched)
+        frame = pd.concat([r for r in rejects if not r.empty], ignore_index=True) if any(
+            not r.empty for r in rejects) else pd.DataFrame(columns=[*REJECT_COLUMNS, "record_id"])
+        result.rejected = write_quarantine(conn, ingest_id, "interactions", frame, project)
+        result.reasons = frame["reason"].head(20).tolist()
+    return result
