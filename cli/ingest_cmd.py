@@ -62,8 +62,8 @@ def ingest_cmd(
 
     try:
         mappings = load_mapping_file(mapping_file) if mapping_file else {}
-        for table, extra in parse_map_flags(maps).items():
-            mappings.setdefault(table, {}).update(extra)
+        for name, extra in parse_map_flags(maps).items():
+            mappings.setdefault(name, {}).update(extra)
         summary = run_ingest(directory, embed=not no_embed, quiet=as_json, project=project, mappings=mappings)
     except IngestError as exc:
         fail(str(exc), as_json=as_json)

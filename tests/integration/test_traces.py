@@ -70,8 +70,7 @@ def test_files_in_three_shapes_give_the_same_rows(fresh_database: str, tmp_path:
 
 
 def test_bad_spans_are_quarantined_and_named(fresh_database: str, tmp_path: Path) -> None:
-    items = spans()[:1] + [dict(spans()[0], span="1111111111111111"), dict(spans()[0], span="2222222222222222"),
-                           dict(spans()[0], span="3333333333333333"), dict(spans()[0], span="4444444444444444")]
+    items = [spans()[0], *(dict(spans()[0], span=c * 16) for c in "1234")]
     items[1] = {**items[1], "trace": ""}  # no trace id
     items[2] = {**items[2], "start": 0, "dur": 5}  # 1970: absurd
     items[3] = {**items[3], "attrs": {**items[3]["attrs"], "gen_ai.input.messages": "x" * 10_000_000}}
