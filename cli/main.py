@@ -18,6 +18,7 @@ from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
 from cli.lifecycle_agents_cmd import analyst_cmd, comparator_cmd, eval_agents, feedback_cmd
 from cli.lifecycle_cmd import approvals_app, pipeline_app
+from cli.otlp_cmd import embed_cmd, keys_app, serve_app
 from cli.stage_cmd import stage_app
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -39,6 +40,7 @@ app.command("demo")(demo)
 app.command("ask")(ask_cmd)
 app.add_typer(db_app, name="db")
 data_app.command("ingest")(ingest_cmd)
+data_app.command("embed")(embed_cmd)
 app.add_typer(data_app, name="data")
 eval_app.command("judge")(eval_judge)
 eval_app.command("agents")(eval_agents)
@@ -53,6 +55,8 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(stage_app, name="stage")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(keys_app, name="keys")
+app.add_typer(serve_app, name="serve")
 
 
 def main() -> None:
