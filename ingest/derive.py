@@ -6,6 +6,9 @@ unknown key, or a summary file without that column) gets it from the interaction
 unknown for the session or user (a NULL latency, say, or no feedback column in the project at all) stays NULL:
 nothing is invented. Values a file provided are kept, never overwritten, and checked against the derivation;
 disagreements are reported per column with a count and the first key.
+
+Sessions flagged ``summary_stale`` (the receiver flags those its batches touch) are derived by
+:func:`refresh_stale`, which the receiver runs in the background, off the request path.
 """
 
 from __future__ import annotations
@@ -165,3 +168,27 @@ def derive_summaries(conn: psycopg.Connection[DictRow], project: str,
             per_user = _guarded(users_summary, stored, "user_id", _USER_NEEDS, s_absent)
             report["users"] = _merge(conn, "users", "user_id", project, per_user)
     return report
+
+
+def mark_stale(conn: psycopg.Connection[DictRow], project: str, sessions: list[str]) -> None:
+    """Flag ``sessions`` for :func:`refresh_stale` (their interactions changed)."""
+    conn.execute("UPDATE sessions SET summary_stale = true WHERE project = %s AND session_id = ANY(%s) "
+                 "AND NOT summary_stale", (project, sessions))
+
+
+def refresh_stale(conn: psycopg.Connection[DictRow], limit: int = 5_000) -> int:
+    """Derive the summaries of up to ``limit`` stale sessions per project and clear their flags; returns how many
+    sessions were refreshed."""
+    done = 0
+    projects = [r["project"] for r in conn.execute("SELECT DISTINCT project FROM sessions WHERE summary_stale")]
+    for project in projects:
+        with conn.transaction():
+            stale = [r["session_id"] for r in conn.execute(
+                "SELECT session_id FROM sessions WHERE project = %s AND summary_stale ORDER BY session_id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED", (project, limit))]
+            if stale:
+                derive_summaries(conn, project, sessions=stale)
+                conn.execute("UPDATE sessions SET summary_stale = false WHERE project = %s AND session_id = ANY(%s)",
+                             (project, stale))
+                done += len(stale)
+    return done

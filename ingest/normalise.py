@@ -27,8 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.checks import TIMESTAMP_SHAPE
-from ingest.formulas import count_tools, is_peak_hour, is_weekend, tokens_per_second
+from ingest.checks import EPOCH, NUMBER, TIMESTAMP_SHAPE
+from ingest.formulas import PEAK_HOURS, count_tools, tokens_per_second
 from ingest.mapping import FAILURE_CONTEXT, ColumnMap
 from ingest.results import IngestError
 from ingest.schema import TableSpec
@@ -86,61 +86,83 @@ def _extras(chunk: pa.Table, extras: list[str]) -> pa.Array:
     return pa.array(rows, type=pa.string())
 
 
-def _derive_interactions(cols: dict[str, pa.Array], file: str) -> None:
-    """Complete the failure signal and derive the computable columns (in place, strings)."""
-    def series(name: str) -> pd.Series:
-        return pd.Series(cols[name].to_pylist(), dtype=object).fillna("").astype(str)
+def _text(arr: pa.Array) -> pa.Array:
+    """Strings with nulls as ""."""
+    return pc.fill_null(arr.cast(pa.string()), "")
 
-    error = series(FAILURE_CONTEXT).str.strip() if FAILURE_CONTEXT in cols else None
+
+def _numeric(arr: pa.Array) -> pa.Array:
+    """Float values of number-shaped strings (null elsewhere)."""
+    shaped = pc.match_substring_regex(arr, NUMBER)
+    return pc.cast(pc.if_else(shaped, pc.utf8_trim_whitespace(arr), pa.scalar(None, pa.string())), pa.float64())
+
+
+def _as_strings(arr: pa.Array) -> pa.Array:
+    """Numbers or booleans as canonical strings (integers without ".0", booleans True/False, null as "")."""
+    if pa.types.is_boolean(arr.type):
+        return pc.fill_null(pc.if_else(arr, "True", "False"), "")
+    if pa.types.is_floating(arr.type):
+        whole = pc.equal(pc.floor(arr), arr)
+        ints = pc.cast(pc.if_else(whole, arr, 0.0), pa.int64()).cast(pa.string())
+        return pc.fill_null(pc.if_else(whole, ints, arr.cast(pa.string())), "")
+    return pc.fill_null(arr.cast(pa.string()), "")
+
+
+def _utc(text: pa.Array) -> pa.Array:
+    """Canonical timestamp strings as UTC timestamps (null where a cell is not one)."""
+    shaped = pc.match_substring_regex(text, TIMESTAMP_SHAPE)
+    try:
+        return pc.if_else(shaped, pc.cast(pc.if_else(shaped, text, EPOCH), pa.timestamp("us", tz="UTC")),
+                          pa.scalar(None, pa.timestamp("us", tz="UTC")))
+    except pa.ArrowInvalid:  # an impossible date (Feb 30): left to the validator, no calendar values
+        return pa.nulls(len(text), pa.timestamp("us", tz="UTC"))
+
+
+def _derive_interactions(cols: dict[str, pa.Array], file: str) -> None:
+    """Complete the failure signal and derive the computable columns (in place, strings; Arrow compute)."""
+    error = pc.utf8_trim_whitespace(_text(cols[FAILURE_CONTEXT])) if FAILURE_CONTEXT in cols else None
     if "is_failure" not in cols:
         if "failure_type" in cols:
-            failed = ~series("failure_type").isin(_NO_FAILURE)
+            failed = pc.invert(pc.is_in(_text(cols["failure_type"]), pa.array(_NO_FAILURE)))
         elif error is not None:
-            failed = error != ""
+            failed = pc.not_equal(error, "")
         else:
             raise IngestError("no failure signal: the minimum contract needs is_failure, failure_type or an error "
                               "column (or --map is_failure=<column>)", file=file, row=1, column="is_failure")
-        cols["is_failure"] = pa.array(np.where(failed, "True", "False"))
-    failed_now = series("is_failure") == "True"
+        cols["is_failure"] = _as_strings(failed)
+    failed_now = pc.equal(_text(cols["is_failure"]), "True")
+    unspecified = pc.if_else(failed_now, "unspecified", "none")
     if "failure_type" not in cols:
-        kind = np.where(error != "", "error", "unspecified") if error is not None else "unspecified"
-        cols["failure_type"] = pa.array(np.where(failed_now, kind, "none").astype(str))
+        kind = pc.if_else(pc.not_equal(error, ""), "error", "unspecified") if error is not None else "unspecified"
+        cols["failure_type"] = pc.if_else(failed_now, kind, "none")
     else:  # empty cells follow is_failure
-        ft = series("failure_type")
-        filled = np.where(ft == "", np.where(failed_now, "unspecified", "none"), ft)
-        cols["failure_type"] = pa.array(filled.astype(str))
-    num = {k: pd.to_numeric(series(k), errors="coerce") for k in
-           ("prompt_tokens", "completion_tokens", "total_tokens", "latency_ms") if k in cols}
+        ft = _text(cols["failure_type"])
+        cols["failure_type"] = pc.if_else(pc.equal(ft, ""), unspecified, ft)
+    num = {k: _numeric(_text(cols[k])) for k in ("prompt_tokens", "completion_tokens", "total_tokens", "latency_ms")
+           if k in cols}
     if "total_tokens" not in cols and {"prompt_tokens", "completion_tokens"} <= num.keys():
-        num["total_tokens"] = num["prompt_tokens"] + num["completion_tokens"]
-        cols["total_tokens"] = _numbers(num["total_tokens"])
+        num["total_tokens"] = pc.add(num["prompt_tokens"], num["completion_tokens"])
+        cols["total_tokens"] = _as_strings(num["total_tokens"])
     if "tokens_per_second" not in cols and {"total_tokens", "latency_ms"} <= num.keys():
-        tps = pd.Series(tokens_per_second(num["total_tokens"].to_numpy(), num["latency_ms"].to_numpy()))
-        cols["tokens_per_second"] = _numbers(tps.where(num["latency_ms"].to_numpy() > 0))
+        lat = num["latency_ms"].to_numpy(zero_copy_only=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tps = tokens_per_second(num["total_tokens"].to_numpy(zero_copy_only=False), lat)
+        cols["tokens_per_second"] = _as_strings(pa.array(np.where(lat > 0, tps, np.nan), from_pandas=True))
     if "tool_calls_count" not in cols and "tools_used" in cols:
-        cols["tool_calls_count"] = pa.array(count_tools(series("tools_used").replace("", "none")).astype(str))
+        tools = pd.Series(_text(cols["tools_used"]).to_pylist()).replace("", "none")
+        cols["tool_calls_count"] = pa.array(count_tools(tools).astype(str))
     if "user_feedback_observed" not in cols and "user_feedback_score" in cols:
-        score = pd.to_numeric(series("user_feedback_score"), errors="coerce")
-        cols["user_feedback_observed"] = pa.array(np.where(score.notna(), "True", "False"))
-    ts = pd.to_datetime(series("timestamp_utc"), utc=True, format="ISO8601", errors="coerce")
-    calendar: dict[str, pd.Series] = {
-        "date_utc": ts.dt.strftime("%Y-%m-%d"), "hour_of_day_utc": ts.dt.hour, "day_of_week": ts.dt.day_of_week,
-        "is_weekend": pd.Series(is_weekend(ts.dt.day_of_week.fillna(0))), "is_peak_hour":
-            pd.Series(is_peak_hour(ts.dt.hour.fillna(0))),
+        cols["user_feedback_observed"] = _as_strings(pc.is_valid(_numeric(_text(cols["user_feedback_score"]))))
+    ts = _utc(_text(cols["timestamp_utc"]))
+    hour, dow = pc.hour(ts), pc.day_of_week(ts)  # Monday = 0, as pandas and the real file
+    calendar = {
+        "date_utc": pc.fill_null(pc.strftime(ts, format="%Y-%m-%d"), ""),
+        "hour_of_day_utc": _as_strings(hour), "day_of_week": _as_strings(dow),
+        "is_weekend": _as_strings(pc.greater_equal(dow, 5)),
+        "is_peak_hour": _as_strings(pc.and_(pc.greater_equal(hour, PEAK_HOURS.start), pc.less(hour, PEAK_HOURS.stop))),
     }  # fmt: skip
     for name, values in calendar.items():
-        if name not in cols:
-            text = values.astype(str) if values.dtype == bool else _as_text(values)
-            cols[name] = pa.array(np.where(ts.notna(), text, "").astype(str))
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else (str(int(v)) if isinstance(v, float) else str(v)))
-
-
-def _numbers(values: pd.Series) -> pa.Array:
-    return pa.array(["" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
-                     for v in values.tolist()], type=pa.string())
+        cols.setdefault(name, values)
 
 
 class Normaliser:

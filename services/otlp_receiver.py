@@ -6,16 +6,21 @@ the same names as metadata). Without a valid key the request is refused (HTTP 40
 nothing is written; the key decides the project of the rows. A body that is not OTLP is refused with 400 /
 INVALID_ARGUMENT and a message saying why. Each request is one batch (:func:`ingest.otlp.store.store_spans`): its
 accepted and quarantined spans commit together, and when spans are rejected the answer is an OTLP partial
-success (``rejected_spans`` and the first reasons). Embeddings are deferred (``opsgraph data embed``).
+success (``rejected_spans`` and the first reasons). Session and user summaries are derived by a background
+thread every :data:`REFRESH_SECONDS` (and once more at shutdown), and embeddings are deferred
+(``opsgraph data embed``): neither is on the request path.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent import futures
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -29,12 +34,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.api_keys import project_for
+from ingest.derive import refresh_stale
 from ingest.otlp.spans import SpanRecord, TraceDecodeError, decode_body, spans_from_request
 from ingest.otlp.store import BatchResult, store_spans
 from services.telemetry import pooled
 
 log = logging.getLogger("opsgraph.otlp")
 MAX_BODY_BYTES = 64 << 20
+REFRESH_SECONDS = 2.0
 PROTOBUF = "application/x-protobuf"
 
 
@@ -57,7 +64,38 @@ def accept(spans: list[SpanRecord], project: str, source: str) -> BatchResult:
     """Store one request's ``spans`` into ``project`` as one batch."""
     ingest_id = time.strftime("otlp-%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
     with pooled() as conn:
-        return store_spans(conn, spans, project=project, source=source, ingest_id=ingest_id)
+        return store_spans(conn, spans, project=project, source=source, ingest_id=ingest_id, derive=False)
+
+
+class SummaryRefresher:
+    """Derives the summaries of stale sessions every ``every`` seconds in a thread (and once more on stop)."""
+
+    def __init__(self, every: float = REFRESH_SECONDS) -> None:
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="summary-refresher", daemon=True)
+
+    def refresh(self) -> int:
+        """Derive the stale sessions now; returns how many."""
+        with pooled() as conn:
+            return refresh_stale(conn)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.refresh()
+            except Exception:  # a failed round is retried on the next tick; the flags stay set
+                log.exception("summary refresh failed")
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and refresh what is left."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.refresh()
 
 
 def _response(result: BatchResult) -> trace_service_pb2.ExportTraceServiceResponse:
@@ -104,9 +142,19 @@ async def export_traces(request: Request) -> Response:
     return _encode(_response(result), as_json)
 
 
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    refresher = SummaryRefresher()
+    refresher.start()
+    try:
+        yield
+    finally:
+        await run_in_threadpool(refresher.stop)
+
+
 def create_app() -> Starlette:
-    """The OTLP/HTTP app (mount it, or serve it with uvicorn)."""
-    return Starlette(routes=[Route("/v1/traces", export_traces, methods=["POST"])])
+    """The OTLP/HTTP app with its summary refresher (serve it with uvicorn, or mount it)."""
+    return Starlette(routes=[Route("/v1/traces", export_traces, methods=["POST"])], lifespan=_lifespan)
 
 
 class TraceService(trace_service_pb2_grpc.TraceServiceServicer):

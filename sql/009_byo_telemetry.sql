@@ -33,6 +33,10 @@ ALTER TABLE sft_samples ADD COLUMN IF NOT EXISTS extra jsonb;
 -- 'derived': a placeholder made for an unknown key, whose values are re-derived whenever its interactions change.
 ALTER TABLE sessions ADD COLUMN IF NOT EXISTS summary_source text NOT NULL DEFAULT 'file';
 ALTER TABLE users ADD COLUMN IF NOT EXISTS summary_source text NOT NULL DEFAULT 'file';
+-- a session whose interactions changed since its summary was derived (the receiver derives them in the
+-- background, off the request path)
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS summary_stale boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS sessions_stale ON sessions (project) WHERE summary_stale;
 CREATE INDEX IF NOT EXISTS interactions_project_time ON interactions (project, timestamp_utc);
 
 ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS project text NOT NULL DEFAULT 'default';

@@ -49,9 +49,12 @@ def _prices(override: str | None) -> dict[str, tuple[float, float]]:
 
 def price(model: str | None) -> tuple[float, float] | None:
     """USD per 1M (input, output) tokens for ``model``: the longest matching prefix, or None."""
-    if not model:
-        return None
-    table = _prices(os.environ.get("OPSGRAPH_PRICE_TABLE"))
+    return _price(model, os.environ.get("OPSGRAPH_PRICE_TABLE")) if model else None
+
+
+@cache
+def _price(model: str, override: str | None) -> tuple[float, float] | None:
+    table = _prices(override)
     name = model.lower()
     keys = [k for k in table if name.startswith(k)]
     return table[max(keys, key=len)] if keys else None

@@ -1,7 +1,8 @@
 """Storing a batch of spans: map, validate, load and quarantine in one transaction.
 
 A batch (one OTLP request, or one trace file) lands whole or not at all: its interactions, its placeholder
-sessions and users, its quarantined spans and the derived summaries of the sessions it touched commit together.
+sessions and users and its quarantined spans commit together, with the derived summaries of the sessions it
+touched (a file) or with those sessions flagged stale for the receiver's background derivation (a request).
 The same span stored twice is one row; a later copy with other content replaces it and counts as updated.
 Embeddings are not computed here (they are deferred to ``opsgraph data embed``), so the request path stays short.
 """
@@ -18,7 +19,7 @@ import psycopg
 import pyarrow as pa
 from psycopg.rows import DictRow
 
-from ingest.derive import derive_summaries
+from ingest.derive import derive_summaries, mark_stale
 from ingest.load import TableLoader, with_project, write_quarantine
 from ingest.otlp.genai import map_spans
 from ingest.otlp.spans import SpanRecord
@@ -64,30 +65,37 @@ def _decode_rejects(spans: list[SpanRecord], source: str) -> pd.DataFrame:
 
 
 def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, project: str, source: str,
-                ingest_id: str) -> BatchResult:
-    """Store ``spans`` (one batch) into ``project``; see the module docstring."""
+                ingest_id: str, derive: bool = True) -> BatchResult:
+    """Store ``spans`` (one batch) into ``project``; see the module docstring. With ``derive=False`` the
+    summaries of the sessions it touched are flagged stale instead of derived in the batch's transaction."""
     result = BatchResult(spans=len(spans), truncated=sum(1 for s in spans if s.truncated))
     bad = _decode_rejects(spans, source)
     mapped = map_spans([s for s in spans if not s.problems])
     result.ignored, result.tool_spans = mapped.ignored, mapped.tool_spans
+    rejects = [bad]
+    chunks: list[pa.Table] = []
+    if mapped.rows:  # validated before the transaction: the table lock is held only for the database work
+        table = pa.table({c: pa.array([r[c] for r in mapped.rows], pa.string()) for c in mapped.rows[0]})
+        ordinals = np.array([s.ordinal for s in mapped.spans], dtype=np.int64)
+        res = validate_rows("interactions", table, source=source, records=ordinals,
+                            on_chunk=lambda c: chunks.append(with_project(c, project)))
+        by_ordinal = {s.ordinal: s.span_id for s in mapped.spans}
+        found = res.rejects.assign(record_id=res.rejects["row"].map(by_ordinal))
+        found["reason"] = [f"span {sid}: {r}" for sid, r in zip(found["record_id"], found["reason"], strict=True)]
+        rejects.append(found)
+        result.interactions = res.rows_loaded
     with conn.transaction():
-        rejects = [bad]
-        if mapped.rows:
-            table = pa.table({c: pa.array([r[c] for r in mapped.rows], pa.string()) for c in mapped.rows[0]})
-            ordinals = np.array([s.ordinal for s in mapped.spans], dtype=np.int64)
+        if chunks:
             with TableLoader(conn, TABLES["interactions"], add_parents=True) as loader:
-                res = validate_rows("interactions", table, source=source, records=ordinals,
-                                    on_chunk=lambda c: loader.add(with_project(c, project)))
+                for chunk in chunks:
+                    loader.add(chunk)
                 counts = loader.finish()
-            by_ordinal = {s.ordinal: s.span_id for s in mapped.spans}
-            found = res.rejects.assign(record_id=res.rejects["row"].map(by_ordinal))
-            found["reason"] = [f"span {sid}: {r}" for sid, r in zip(found["record_id"], found["reason"], strict=True)]
-            rejects.append(found)
-            result.interactions = res.rows_loaded
             result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
             touched = sorted({r["session_id"] for r in mapped.rows})
-            if res.rows_loaded:
+            if derive:
                 derive_summaries(conn, project, sessions=touched)
+            else:
+                mark_stale(conn, project, touched)
         frame = pd.concat([r for r in rejects if not r.empty], ignore_index=True) if any(
             not r.empty for r in rejects) else pd.DataFrame(columns=[*REJECT_COLUMNS, "record_id"])
         result.rejected = write_quarantine(conn, ingest_id, "interactions", frame, project)
