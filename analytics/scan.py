@@ -31,7 +31,7 @@ def scan_incidents(df: pd.DataFrame, dimension: str, min_days: int = 3, max_days
     if not C.has(df, "timestamp") or df.empty or dimension not in df:
         return []
     frame = pd.DataFrame({"day": daily(df), "key": df[dimension].astype(str), "type": C.failure_types(df)})
-    frame = frame[frame["day"].notna()]
+    frame = frame[frame["day"].notna() & df[dimension].notna().to_numpy()]  # a row without the key is in no series
     if frame.empty:
         return []
     days = pd.date_range(frame["day"].min(), frame["day"].max(), freq="D")

@@ -3,7 +3,9 @@
 Figures come from :mod:`analytics` chart specs rendered with plotly. Clusters and map coordinates come from the
 latest persisted analytics run (``services.analytics_store``: profiles, cluster per interaction, UMAP or PCA
 coordinates) when there is one; otherwise they are computed here from the stored embeddings (K-means with K by
-silhouette, PCA map). The result is cached until the interactions or the analytics runs change.
+silhouette, PCA map). Everything is one project's; an analysis its data cannot support (no latency column, no text
+to cluster) is left out with a note saying why (:mod:`ingest.capabilities`). The result is cached until the
+project's data version or the analytics runs change.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import psycopg
 from psycopg.rows import DictRow
+
+from core.projects import DEFAULT_PROJECT
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class Clusters:
     source: str
 
 
-def _persisted(conn: psycopg.Connection[DictRow]) -> Clusters | None:
+def _persisted(conn: psycopg.Connection[DictRow], project: str) -> Clusters | None:
     """The latest analytics run, or None when there is none (or the store is not available)."""
     try:
         from services.analytics_store import get_run, profile_from_json, run_points
@@ -57,7 +61,7 @@ def _persisted(conn: psycopg.Connection[DictRow]) -> Clusters | None:
     from analytics.ranking import rank_clusters
 
     try:
-        run = get_run(conn)
+        run = get_run(conn, None, project)
     except psycopg.errors.UndefinedTable:
         return None
     profiles = [profile_from_json(p) for p in ((run or {}).get("params") or {}).get("profiles", [])]
@@ -126,26 +130,33 @@ def _map(df: pd.DataFrame, clusters: Clusters) -> go.Figure | None:
     return to_plotly(spec)
 
 
-def _compute() -> Dashboard:
+def _compute(project: str) -> Dashboard:
     from analytics.charts import failures_over_time_chart, latency_chart, priority_chart, to_plotly
     from analytics.timeseries import compute_trends
+    from ingest.capabilities import available, capabilities
     from services.telemetry import load_interactions, pooled
 
     notes: list[str] = []
     with pooled() as conn:
-        df = load_interactions(conn)
+        df = load_interactions(conn, project=project)
         if df.empty:
-            return Dashboard("### Dashboard\nNo telemetry yet: drop the telemetry CSV files into the chat to ingest "
-                             "them, or run `opsgraph data ingest DIR`.")
+            return Dashboard(f"### Dashboard\nNo telemetry in project {project!r} yet: drop telemetry files into the "
+                             "chat to ingest them, run `opsgraph data ingest PATH`, or send traces to the OTLP "
+                             "receiver.")
+        caps = capabilities(conn, project)
+        notes += [f"Not available: {c.reason}" for c in caps if not c.available]
         trends = compute_trends(df)
-        clusters = _persisted(conn)
-        if clusters is None:
-            try:
-                clusters = _computed(conn, df)
-            except LookupError as exc:  # no embeddings stored
-                notes.append(f"Clusters and map unavailable: {exc}")
-    figures = [("Failures over time", to_plotly(failures_over_time_chart(trends.failures_daily))),
-               ("Latency per model", to_plotly(latency_chart(df)))]
+        clusters = None
+        if available(caps, "text_clustering").available:
+            clusters = _persisted(conn, project)
+            if clusters is None:
+                try:
+                    clusters = _computed(conn, df)
+                except LookupError as exc:  # texts not embedded yet
+                    notes.append(f"Clusters and map unavailable: {exc}")
+    figures = [("Failures over time", to_plotly(failures_over_time_chart(trends.failures_daily)))]
+    if available(caps, "latency").available:
+        figures.append(("Latency per model", to_plotly(latency_chart(df))))
     if clusters is not None and clusters.ranked:
         figures.append(("Top clusters", to_plotly(priority_chart(clusters.ranked, clusters.profiles, top=10))))
         if (fig := _map(df, clusters)) is not None:
@@ -153,22 +164,21 @@ def _compute() -> Dashboard:
     return Dashboard(_overview(df, trends.overall, clusters), figures, notes)
 
 
-def _data_key() -> str:
-    from services.telemetry import pooled
+def _data_key(project: str) -> str:
+    from services.telemetry import data_version, pooled
 
     with pooled() as conn:
-        row = conn.execute("SELECT count(*) AS n, max(timestamp_utc) AS last FROM interactions").fetchone()
         try:
             run = conn.execute("SELECT max(created_at) AS at FROM analytics_runs").fetchone()
         except psycopg.errors.UndefinedTable:
             run = None
-    return f"{row['n'] if row else 0}:{row['last'] if row else ''}:{run['at'] if run else ''}"
+        return f"{data_version(conn, project)}:{run['at'] if run else ''}"
 
 
-def build_dashboard() -> Dashboard:
-    """The dashboard for the current data (blocking: call it from a worker thread); cached per data version."""
-    key = _data_key()
+def build_dashboard(project: str = DEFAULT_PROJECT) -> Dashboard:
+    """The dashboard of ``project``'s data (blocking: call it from a worker thread); cached per data version."""
+    key = _data_key(project)
     with _lock:
         if _cache.get("key") != key:
-            _cache.update(key=key, value=_compute())
+            _cache.update(key=key, value=_compute(project))
         return _cache["value"]  # type: ignore[no-any-return]

@@ -18,12 +18,12 @@ from langgraph.runtime import Runtime
 
 from core.contracts import Dataset, FailureCluster
 from core.lifecycle_config import LifecycleConfig, agent_ref
+from core.projects import DEFAULT_PROJECT, project_named
 from graphs import gates as g
 from graphs.lifecycle_deploy import feedback_stage
 from graphs.lifecycle_stages import analyze_stage, build_dataset_stage, compare_stage, judge_stage, simulate_stage
 from graphs.state import SupervisorState, lifecycle_config
 
-DEFAULT_PROJECT = "default"
 # stage -> (gate summary, next stage, MLflow runs the gate cites)
 GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
     "dataset": (g.dataset_summary, "simulation", ("dataset",)),
@@ -35,8 +35,6 @@ GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
 }
 NEXT_AGENT = {"dataset": "simulator", "simulation": "judge", "judging": "analyst", "analytics": "comparator",
               "feedback": "dataset_builder"}  # an approved comparison goes on to the gated rollout instead
-_PROJECT = re.compile(r"\b(?:(?:in|for|to|of|under)\s+(?:the\s+)?project\s+|project\s*[=:]\s*)([A-Za-z0-9_.-]{1,64})\b",
-                      re.I)
 _TARGET = re.compile(r"\b([a-z][a-z0-9_-]*)\s*(?:@|\s)\s*(v\d+)\b", re.I)
 _VERSION = re.compile(r"\b(v\d+)\b", re.I)
 _COUNT = re.compile(r"\b(\d{1,3})\s+scenarios?\b", re.I)
@@ -94,9 +92,9 @@ def _targets(question: str, config: LifecycleConfig) -> list[dict[str, str]]:
 def _run_state(state: SupervisorState, config: LifecycleConfig) -> dict[str, Any]:
     """The project and the run's values this thread holds, defaults filled in (the thread keeps them)."""
     question = _question(state)
-    named = _PROJECT.search(question)
+    named = project_named(question)
     base = {**config.run_inputs(), **{k: v for k, v in state.items() if k in config.run_inputs() and v}}
-    return {**base, "project_id": named[1] if named else state.get("project_id") or DEFAULT_PROJECT,
+    return {**base, "project_id": named or state.get("project_id") or DEFAULT_PROJECT,
             "gate_seq": state.get("gate_seq", 0), "lap": state.get("lap") or 1}
 
 

@@ -19,6 +19,7 @@ from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, AgentName, get_a
 from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
 from core.lifecycle_config import LifecycleConfig
+from core.projects import DEFAULT_PROJECT, project_named
 from core.providers import get_chat_model, llm_provider
 from graphs import gates as g
 from graphs.lifecycle import route_rollout
@@ -72,11 +73,12 @@ def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
         question = _question(state)
         context = state.get("context") or {}
         history = [m for m in state.get("messages", []) if isinstance(m, HumanMessage | AIMessage)][-8:]
-        out = run_diagnostic_agent(agent, history, context)
+        project = project_named(question) or state.get("project_id") or DEFAULT_PROJECT
+        out = run_diagnostic_agent(agent, history, context, project)
         diagnosis = out["diagnosis"]
         answer = {"agent": agent, "kind": "diagnosis", "diagnosis": diagnosis.model_dump(),
                   "tool_calls": out["tool_calls"], **({"map": out["map"]} if out["map"] else {})}
-        return {"answer": answer, "evidence": out["evidence"],
+        return {"answer": answer, "evidence": out["evidence"], "project_id": project,
                 "messages": [AIMessage(content=diagnosis.to_markdown(), name=agent)],
                 "context": {"agent": agent, "entities": resolve_entities(question, context)}}
     run_agent.__name__ = f"run_{agent}_agent"

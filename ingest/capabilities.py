@@ -12,7 +12,8 @@ from psycopg import sql
 from psycopg.rows import DictRow
 from pydantic import BaseModel
 
-DEFAULT_PROJECT = "default"
+from core.projects import DEFAULT_PROJECT
+
 TEXT = ("request_text", "response_text_snippet")
 STRUCTURED = ("latency_ms", "total_tokens", "cost_usd", "model_name", "use_case", "channel", "region",
               "account_tier", "tool_calls_count", "retry_index")  # fmt: skip

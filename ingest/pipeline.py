@@ -39,6 +39,7 @@ from ingest.otlp.files import read_trace_file, trace_format
 from ingest.otlp.store import store_spans
 from ingest.schema import TABLES
 from ingest.validate import ValidationResult, validate_table, write_rejects
+from ingest.versions import bump_version
 
 Reporter = Callable[[str, int, int | None], None]  # (phase, advance, total) -> progress display
 
@@ -202,6 +203,8 @@ def ingest_dir(
                 summary.summaries = derive_summaries(conn, project)
                 summary.seconds["derive_summaries"] = round(time.perf_counter() - t1, 2)
             exported, frame, seconds = export[0].result() if export else ({}, pd.DataFrame(), 0.0)
+        if any(t.get("inserted") or t.get("updated") for t in summary.tables.values()):
+            bump_version(conn, project)
         summary.capabilities = [c.model_dump() for c in capabilities(conn, project)]
         if export:
             summary.artifacts.update(exported)
@@ -219,6 +222,8 @@ def ingest_dir(
                 )
                 summary.embeddings = {"embedder": spec.name, "dim": spec.dim, **stats.__dict__}
                 summary.retrieval = tune_ef_search(conn, spec.name) if stats.embedded else {"tuned": "unchanged"}
+                if stats.embedded:
+                    bump_version(conn, project)
                 summary.seconds["embeddings"] = round(time.perf_counter() - t2, 2)
             else:
                 reason = "no interaction has text" if embed else "skipped"
@@ -271,6 +276,8 @@ def embed_pending(conn: psycopg.Connection[DictRow], project: str, report: Repor
     spec = embedder_spec()
     stats = embed_interactions(conn, texts, spec, batch_size=get_settings().embed_batch_size,
                                progress=(lambda n: report("embed", n, len(texts))) if report else None)
+    if stats.embedded:
+        bump_version(conn, project)
     return {"embedder": spec.name, "dim": spec.dim, **stats.__dict__}
 
 

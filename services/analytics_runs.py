@@ -39,6 +39,7 @@ from analytics.ranking import STRATEGIES, RankedCluster, rank_clusters
 from analytics.report import build_report
 from analytics.semantics import IMPACT_WEIGHTS, ClusterProfile, describe_clusters
 from analytics.timeseries import compute_trends
+from core.projects import DEFAULT_PROJECT
 from core.providers import embedder_spec
 from core.settings import get_settings
 from services.analytics_store import load_frame, profile_to_json, save_run
@@ -294,8 +295,10 @@ def run_analysis(
     out_dir: Path | None = None,
     opts: RunOptions | None = None,
     step: StepFn | None = None,
+    project: str = DEFAULT_PROJECT,
 ) -> AnalyticsRun:
-    """Load from the database, :func:`analyse`, persist; ``step(name)`` is called as each stage starts."""
+    """Load ``project``'s interactions from the database, :func:`analyse`, persist; ``step(name)`` is called as
+    each stage starts."""
     opts = opts or RunOptions()
     opts.validate()
     run_id = new_run_id()
@@ -303,13 +306,14 @@ def run_analysis(
     if step:
         step("load")
     started = time.perf_counter()
-    version = data_version(conn)
-    df, X, missing = load_frame(conn, opts.max_rows, opts.seed)
+    version = data_version(conn, project)
+    df, X, missing = load_frame(conn, opts.max_rows, opts.seed, project)
     load_s = round(time.perf_counter() - started, 3)
     run = analyse(df, X, out, opts, step, run_id)
     run.params["timings_s"] = {"load": load_s, **run.params["timings_s"]}
     run.params["n_without_embedding"] = missing
     run.params["data_version"] = version
+    run.params["project"] = project
     if step:
         step("persist")
     save_run(conn, run.run_id, run.result.method, run.result.k, run.params, run.metadata, str(out), run.ids,

@@ -21,6 +21,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from analytics.semantics import ClusterProfile, Exemplar
+from core.projects import DEFAULT_PROJECT
 from services.answer_key import LABELS_FILE
 from services.telemetry import load_embeddings, load_interactions
 
@@ -61,13 +62,15 @@ def save_run(
         )
 
 
-def get_run(conn: psycopg.Connection[DictRow], run_id: str | None = None) -> dict[str, Any] | None:
-    """The run ``run_id`` (the newest when None) as a dict, or None when there is none."""
+def get_run(conn: psycopg.Connection[DictRow], run_id: str | None = None,
+            project: str = DEFAULT_PROJECT) -> dict[str, Any] | None:
+    """The run ``run_id`` (the newest of ``project`` when None) as a dict, or None when there is none."""
     if run_id:
         row = conn.execute(f"SELECT {RUN_COLUMNS} FROM analytics_runs WHERE run_id = %s", (run_id,)).fetchone()
     else:
         row = conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM analytics_runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
+            f"SELECT {RUN_COLUMNS} FROM analytics_runs WHERE coalesce(params->>'project', %s) = %s "
+            "ORDER BY created_at DESC, run_id DESC LIMIT 1", (DEFAULT_PROJECT, project)
         ).fetchone()
     return dict(row) if row else None
 
@@ -135,14 +138,17 @@ def profile_from_json(data: dict[str, Any]) -> ClusterProfile:
 
 
 def load_frame(
-    conn: psycopg.Connection[DictRow], max_rows: int | None = None, seed: int = 0
+    conn: psycopg.Connection[DictRow], max_rows: int | None = None, seed: int = 0, project: str = DEFAULT_PROJECT
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """Interactions that have an embedding (a deterministic random sample of ``max_rows``), their vectors and how
-    many interactions were left out for lack of a vector."""
-    embedded = {r["interaction_id"] for r in conn.execute("SELECT interaction_id FROM log_embeddings")}
+    """``project``'s interactions that have an embedding (a deterministic random sample of ``max_rows``), their
+    vectors and how many interactions were left out for lack of a vector."""
+    embedded = {r["interaction_id"] for r in conn.execute(
+        "SELECT e.interaction_id FROM log_embeddings e JOIN interactions i USING (interaction_id) "
+        "WHERE i.project = %s", (project,))}
     if not embedded:
-        raise LookupError("no interaction embeddings are stored; run `opsgraph data ingest` (without --no-embed)")
-    df = load_interactions(conn)
+        raise LookupError(f"no interaction of project {project!r} has an embedding (no text, or not embedded yet: "
+                          "`opsgraph data embed`)")
+    df = load_interactions(conn, project=project)
     keep = df["interaction_id"].isin(embedded).to_numpy()
     missing = int((~keep).sum())
     df = df[keep]

@@ -38,11 +38,15 @@ class SearchFilters:
     end: datetime | None = None
     failures_only: bool = False
     exclude_ids: tuple[str, ...] = field(default_factory=tuple)
+    project: str | None = None  # None: every project
 
     def where(self) -> tuple[sql.Composable, list[Any]]:
         """SQL condition and parameters for these filters."""
         conds: list[sql.Composable] = [sql.SQL("TRUE")]
         params: list[Any] = []
+        if self.project is not None:
+            conds.append(sql.SQL("i.project = %s"))
+            params.append(self.project)
         for col, value in (("model_name", self.model_name), ("failure_type", self.failure_type),
                            ("use_case", self.use_case)):
             if value:

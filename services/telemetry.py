@@ -16,6 +16,8 @@ from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool
 
 from core.db import make_pool
+from core.projects import DEFAULT_PROJECT
+from ingest.versions import current_version
 
 # telemetry column -> harmonised name (the seed pipeline's names, without join suffixes)
 HARMONISED = {"request_text": "prompt_text", "response_text_snippet": "completion_text", "timestamp_utc": "timestamp"}
@@ -62,10 +64,12 @@ def load_interactions(
     model_name: str | None = None,
     use_case: str | None = None,
     limit: int | None = None,
+    project: str = DEFAULT_PROJECT,
 ) -> pd.DataFrame:
-    """Interactions as a DataFrame (harmonised names; ``timestamp`` as UTC datetimes), optionally filtered."""
-    conds: list[sql.Composable] = [sql.SQL("TRUE")]
-    params: list[Any] = []
+    """``project``'s interactions as a DataFrame (harmonised names; ``timestamp`` as UTC datetimes), optionally
+    filtered."""
+    conds: list[sql.Composable] = [sql.SQL("project = %s")]
+    params: list[Any] = [project]
     for col, val in (("model_name", model_name), ("use_case", use_case)):
         if val:
             conds.append(sql.SQL("{} = %s").format(sql.Identifier(col)))
@@ -104,10 +108,12 @@ def load_embeddings(conn: psycopg.Connection[DictRow], ids: list[str]) -> np.nda
 
 
 def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_col: str | None, key: str | None,
-                failure_type: str | None, slow_ms: float | None = None, limit: int = 5) -> list[str]:
+                failure_type: str | None, slow_ms: float | None = None, limit: int = 5,
+                project: str = DEFAULT_PROJECT) -> list[str]:
     """Interaction ids inside an incident window that show it (failures of the type, or slow requests)."""
-    conds: list[sql.Composable] = [sql.SQL("timestamp_utc >= %s::date"), sql.SQL("timestamp_utc < %s::date + 1")]
-    params: list[Any] = [start, end]
+    conds: list[sql.Composable] = [sql.SQL("project = %s"), sql.SQL("timestamp_utc >= %s::date"),
+                                   sql.SQL("timestamp_utc < %s::date + 1")]
+    params: list[Any] = [project, start, end]
     if key_col == "tool" and key:
         conds.append(sql.SQL("%s = ANY(string_to_array(tools_used, '|'))"))
         params.append(key)
@@ -127,14 +133,9 @@ def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_
     return [r["interaction_id"] for r in conn.execute(stmt, [*params, limit]).fetchall()]
 
 
-def data_version(conn: psycopg.Connection[DictRow]) -> str:
-    """The version of the stored telemetry and its vectors: the last finished ingest that inserted or updated rows
-    of any table or embedded texts, with the embedder (a re-ingest that changes nothing keeps the version)."""
+def data_version(conn: psycopg.Connection[DictRow], project: str = DEFAULT_PROJECT) -> str:
+    """The version of ``project``'s stored telemetry and its vectors, with the embedder: it changes with every
+    ingest, trace batch or embedding run that changes rows (one that changes nothing keeps it)."""
     from core.providers import embedder_spec
 
-    row = conn.execute(
-        "SELECT ingest_id FROM ingest_runs WHERE status = 'done' AND (EXISTS (SELECT 1 FROM "
-        "jsonb_each(summary->'tables') t WHERE coalesce((t.value->>'inserted')::bigint, 0) "
-        "+ coalesce((t.value->>'updated')::bigint, 0) > 0) OR coalesce((summary->'embeddings'->>'embedded')::bigint, "
-        "0) > 0) ORDER BY finished_at DESC LIMIT 1").fetchone()
-    return f"{row['ingest_id'] if row else 'none'}|{embedder_spec().name}"
+    return f"{project}:{current_version(conn, project)}|{embedder_spec().name}"

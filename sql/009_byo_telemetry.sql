@@ -53,3 +53,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz
 );
+
+-- The version of each project's telemetry: bumped by every ingest, trace batch or embedding run that changes
+-- rows, so cached analytics are reused exactly while the data they read is unchanged.
+CREATE TABLE IF NOT EXISTS telemetry_versions (
+    project    text PRIMARY KEY,
+    version    bigint      NOT NULL DEFAULT 0,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO telemetry_versions (project, version)
+    SELECT DISTINCT project, 1 FROM interactions ON CONFLICT DO NOTHING;

@@ -8,19 +8,23 @@ process's first call); ``project_embeddings(method="umap")`` computes and stores
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import InjectedState
 
 from analytics.projection import configure_numba_cache, umap_reduce
 from analytics.ranking import STRATEGIES
 from analytics.ranking import rank_clusters as rank_profiles
+from core.projects import DEFAULT_PROJECT
 from core.settings import get_settings
 from services.analytics_runs import RunOptions, run_analysis
 from services.analytics_store import by_count, cluster_member_ids, get_run, profile_from_json, run_points, store_umap
+from services.capabilities import unavailable
 from services.telemetry import data_version, load_embeddings, pooled
 
+_Project = Annotated[str, InjectedState("project")]  # the agent's project, injected by ToolNode (hidden from models)
 MAX_TOP = 50
 MAX_SAMPLE = 5000
 
@@ -69,10 +73,10 @@ def _cluster_summary(
 # Data access: the only functions that touch the database (unit tests replace them with in-memory fakes).
 
 
-def _run(run_id: str | None = None) -> dict[str, Any]:
-    """The stored run ``run_id`` (the newest when None); raises :class:`NoAnalyticsRun`."""
+def _run(run_id: str | None = None, project: str = DEFAULT_PROJECT) -> dict[str, Any]:
+    """The stored run ``run_id`` (the project's newest when None); raises :class:`NoAnalyticsRun`."""
     with pooled() as conn:
-        run = get_run(conn, run_id)
+        run = get_run(conn, run_id, project)
     if run is None:
         raise NoAnalyticsRun(
             f"no analytics run {run_id!r}" if run_id else "no analytics run yet; call cluster_interactions first"
@@ -80,18 +84,26 @@ def _run(run_id: str | None = None) -> dict[str, Any]:
     return run
 
 
-def _has_current_run() -> bool:
-    """Whether the newest run was computed on the current data version (then a question reuses it)."""
+def _has_current_run(project: str = DEFAULT_PROJECT) -> bool:
+    """Whether the project's newest run was computed on its current data version (then a question reuses it)."""
     with pooled() as conn:
-        run = get_run(conn)
-        return run is not None and run["params"].get("data_version") == data_version(conn)
+        run = get_run(conn, None, project)
+        return run is not None and run["params"].get("data_version") == data_version(conn, project)
 
 
-def _new_run(opts: RunOptions) -> dict[str, Any]:
-    """Run and persist an analysis; returns the stored run."""
+def _new_run(opts: RunOptions, project: str = DEFAULT_PROJECT) -> dict[str, Any]:
+    """Run and persist an analysis of the project; returns the stored run."""
     with pooled() as conn:
-        run_id = run_analysis(conn, opts=opts).run_id
-    return _run(run_id)
+        run_id = run_analysis(conn, opts=opts, project=project).run_id
+    return _run(run_id, project)
+
+
+NO_TEXT = "failure_trends breaks the failures down by model, use case and tool without text"
+
+
+def _no_clusters(project: str) -> dict[str, Any] | None:
+    """Why the project's interactions cannot be clustered (no text to embed), or None when they can."""
+    return unavailable(project, "text_clustering", NO_TEXT)
 
 
 def _points(run_id: str) -> list[dict[str, Any]]:
@@ -145,23 +157,27 @@ def _header(run: dict[str, Any]) -> dict[str, Any]:
 
 @tool
 def cluster_interactions(
-    method: Literal["kmeans", "hdbscan"] = "kmeans", k: int | None = None, max_rows: int | None = None
+    method: Literal["kmeans", "hdbscan"] = "kmeans", k: int | None = None, max_rows: int | None = None,
+    project: _Project = DEFAULT_PROJECT,
 ) -> dict[str, Any]:
     """Cluster the stored interaction embeddings (k=None picks K automatically), profile and rank the clusters
     (mixed strategy), persist the run and return the clusters ranked by priority."""
+    missing = _no_clusters(project)
+    if missing:
+        return missing
     if k is not None and not 2 <= k <= 200:
         raise ValueError("k must be between 2 and 200, or null for automatic")
     if max_rows is not None and max_rows < 50:
         raise ValueError("max_rows must be at least 50, or null for all rows")
-    run = _new_run(RunOptions(method=method, k=k, max_rows=max_rows))
+    run = _new_run(RunOptions(method=method, k=k, max_rows=max_rows), project)
     return {**_header(run), "clusters": _summaries(run, top=MAX_TOP)}
 
 
 @tool
-def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, Any]:
+def describe_cluster(cluster_id: int, run_id: str | None = None, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Everything known about one cluster of the latest (or given) run: failure mix, models, use cases, tools,
     latency, cost, feedback, resolution, keywords, typical and typical failing prompts, example interaction ids."""
-    run = _run(run_id)
+    run = _run(run_id, project)
     profiles = _profiles(run)
     if cluster_id not in profiles:
         raise ValueError(f"cluster {cluster_id} is not in run {run['run_id']}; clusters: {sorted(profiles)}")
@@ -186,13 +202,16 @@ def describe_cluster(cluster_id: int, run_id: str | None = None) -> dict[str, An
 
 
 @tool
-def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
+def rank_clusters(strategy: str = "mixed", top: int = 10, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Re-rank the clusters of the current data version's run (computed first if there is none) under a strategy
     (size, failure_rate, size_x_failure, business_impact, cost, mixed) with a one-line reason per position."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(STRATEGIES)}")
     top = max(1, min(int(top), MAX_TOP))
-    run = _run() if _has_current_run() else _new_run(RunOptions())
+    missing = _no_clusters(project)
+    if missing:
+        return missing
+    run = _run(None, project) if _has_current_run(project) else _new_run(RunOptions(), project)
     ranked = rank_profiles([profile_from_json(p) for p in run["params"]["profiles"]], strategy, top=top)
     return {
         **_header(run),
@@ -204,13 +223,16 @@ def rank_clusters(strategy: str = "mixed", top: int = 10) -> dict[str, Any]:
 
 @tool
 def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500,
-                       run_id: str | None = None) -> dict[str, Any]:
+                       run_id: str | None = None, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """2-d map of the interactions of the latest (or given) run (PCA, or UMAP: ~30 s the first time in a
     process): a sample of points [interaction_id, cluster_id, x, y] and each cluster's centre on the map."""
     if method not in ("pca", "umap"):
         raise ValueError("method must be 'pca' or 'umap'")
     sample = max(10, min(int(sample), MAX_SAMPLE))
-    run = _run(run_id)
+    missing = None if run_id else _no_clusters(project)
+    if missing:
+        return missing
+    run = _run(run_id, project)
     points = _points(run["run_id"])
     if method == "umap" and any(p["x_umap"] is None for p in points):
         coords = _compute_umap(run["run_id"], [p["interaction_id"] for p in points])
@@ -237,12 +259,15 @@ def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500
 
 
 @tool
-def top_failure_clusters(top: int = 5) -> dict[str, Any]:
+def top_failure_clusters(top: int = 5, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """The highest-priority clusters that contain failures (the latest run when it is of the current data version;
     otherwise a new run first), each with its failure mix, the model most of its failures come from, and example
     failing interaction ids."""
     top = max(1, min(int(top), MAX_TOP))
-    run = _run() if _has_current_run() else _new_run(RunOptions())
+    missing = _no_clusters(project)
+    if missing:
+        return missing
+    run = _run(None, project) if _has_current_run(project) else _new_run(RunOptions(), project)
     clusters = _summaries(run, top=top, failing_only=True)
     for c in clusters:
         c["example_failure_ids"] = _member_ids(run["run_id"], c["cluster_id"])

@@ -10,40 +10,44 @@ import copy
 from collections.abc import Callable
 from datetime import datetime
 from threading import Lock
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import InjectedState
 
 from analytics.incident_detection import detect_incidents
 from analytics.scan import scan_incidents
 from analytics.timeseries import cost_by_model, latency_by_model, overall_summary, records
+from core.projects import DEFAULT_PROJECT
+from services.capabilities import unavailable
 from services.retrieval import SearchFilters, search_similar, similar_incidents
-from services.telemetry import example_ids, load_interactions, pooled
+from services.telemetry import data_version, example_ids, load_interactions, pooled
 
+_Project = Annotated[str, InjectedState("project")]  # the agent's project, injected by ToolNode (hidden from models)
 _cache: dict[str, Any] = {}
 _cache_lock = Lock()
 
 
-def _frame() -> pd.DataFrame:
-    """All interactions (analytics columns), cached until the table changes."""
+def _frame(project: str = DEFAULT_PROJECT) -> pd.DataFrame:
+    """The project's interactions (analytics columns), cached until its data version changes."""
     with pooled() as conn:
-        row = conn.execute("SELECT count(*) AS n, max(timestamp_utc) AS last FROM interactions").fetchone()
-        key = f"{row['n']}:{row['last']}" if row else "0"
+        key = data_version(conn, project)
         with _cache_lock:
             if _cache.get("key") != key:
                 _cache.clear()
-                _cache.update(key=key, frame=load_interactions(conn))
+                _cache.update(key=key, frame=load_interactions(conn, project=project))
             return _cache["frame"]  # type: ignore[no-any-return]
 
 
 RESULT_CACHE_SIZE = 256
 
 
-def _memo(name: str, args: tuple[Any, ...], compute: Callable[[pd.DataFrame], dict[str, Any]]) -> dict[str, Any]:
+def _memo(name: str, args: tuple[Any, ...], compute: Callable[[pd.DataFrame], dict[str, Any]],
+          project: str = DEFAULT_PROJECT) -> dict[str, Any]:
     """``compute(frame)`` for one tool call, remembered per data version and arguments (the frame-based tools are
     pure functions of the table and their arguments); callers get their own copy."""
-    frame = _frame()
+    frame = _frame(project)
     key = (_cache.get("key"), name, args)
     with _cache_lock:
         results = _cache.setdefault("results", {})
@@ -71,14 +75,15 @@ def _window(df: pd.DataFrame, model_name: str | None, use_case: str | None, star
     return df[mask]
 
 
-def _with_examples(incidents: list[dict[str, Any]], limit: int = 5) -> list[dict[str, Any]]:
+def _with_examples(incidents: list[dict[str, Any]], limit: int = 5, project: str = DEFAULT_PROJECT) -> list[
+        dict[str, Any]]:
     with pooled() as conn:
         for inc in incidents:
             key_col = inc["dimension"] if inc["dimension"] != "all" else None
             slow = inc["baseline"] if inc["kind"] == "latency_p95" else None
             inc["example_ids"] = example_ids(conn, start=inc["start"], end=inc["end"], key_col=key_col,
                                              key=inc["key"], failure_type=inc["failure_type"], slow_ms=slow,
-                                             limit=limit)
+                                             limit=limit, project=project)
     return incidents
 
 
@@ -95,7 +100,7 @@ def _by_dimension(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
 
 
 def _incidents(df: pd.DataFrame, kind: str, filters: tuple[str | None, ...], failure_type: str | None = None,
-               top: int = 5) -> list[dict[str, Any]]:
+               top: int = 5, project: str = DEFAULT_PROJECT) -> list[dict[str, Any]]:
     """Incidents of ``kind`` across models, use cases and tools (strongest first, one per window and type);
     without the fleet-wide series when the frame is already one model's. Cached per data version and filters."""
     key = (_cache.get("key"), filters, kind, failure_type, top)
@@ -104,14 +109,14 @@ def _incidents(df: pd.DataFrame, kind: str, filters: tuple[str | None, ...], fai
         hit = _cache.setdefault("incidents", {}).get(key)
     if hit is not None:
         return [dict(x) for x in hit]
-    result = _compute_incidents(df, kind, overall, failure_type, top)
+    result = _compute_incidents(df, kind, overall, failure_type, top, project)
     with _cache_lock:
         _cache["incidents"][key] = result
     return [dict(x) for x in result]
 
 
 def _compute_incidents(df: pd.DataFrame, kind: str, overall: bool, failure_type: str | None,
-                       top: int) -> list[dict[str, Any]]:
+                       top: int, project: str) -> list[dict[str, Any]]:
     unique: list[dict[str, Any]] = []
     for i, dim in enumerate(DIMENSIONS):  # broader dimensions first: a slice of a known window adds nothing
         frame = _by_dimension(df, dim)
@@ -127,12 +132,13 @@ def _compute_incidents(df: pd.DataFrame, kind: str, overall: bool, failure_type:
                        for u in unique):
                 unique.append(x)
     unique.sort(key=lambda x: -x["magnitude"])
-    return _with_examples(unique[:top])
+    return _with_examples(unique[:top], project=project)
 
 
 @tool
 def failure_trends(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
-                   end: str | None = None, failure_type: str | None = None) -> dict[str, Any]:
+                   end: str | None = None, failure_type: str | None = None,
+                   project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Failure rate and mix (overall and by type) and detected failure-rate incidents (by model, use case and
     tool) with example ids. Dates are YYYY-MM-DD (end inclusive); ``failure_type`` narrows the incidents."""
     def compute(frame: pd.DataFrame) -> dict[str, Any]:
@@ -141,39 +147,47 @@ def failure_trends(model_name: str | None = None, use_case: str | None = None, s
         by_model = df.groupby("model_name")["is_failure"].mean().sort_values(ascending=False).round(4)
         return {"rows": len(df), "failure_rate": round(float(df["is_failure"].mean()), 4) if len(df) else None,
                 "by_type": by_type.to_dict(), "failure_rate_by_model": by_model.to_dict(),
-                "incidents": _incidents(df, "failure_rate", (model_name, use_case, start, end), failure_type)}
+                "incidents": _incidents(df, "failure_rate", (model_name, use_case, start, end), failure_type,
+                                        project=project)}
 
-    return _memo("failure_trends", (model_name, use_case, start, end, failure_type), compute)
+    return _memo("failure_trends", (model_name, use_case, start, end, failure_type), compute, project)
 
 
 @tool
 def latency_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
-                   end: str | None = None) -> dict[str, Any]:
+                   end: str | None = None, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Latency per model (p50/p95/mean/count) and detected latency-p95 incidents with the slowest example ids."""
+    missing = unavailable(project, "latency")
+    if missing:
+        return missing
     def compute(frame: pd.DataFrame) -> dict[str, Any]:
         df = _window(frame, model_name, use_case, start, end)
         return {"rows": len(df), "overall": overall_summary(df), "by_model": records(latency_by_model(df)),
-                "incidents": _incidents(df, "latency_p95", (model_name, use_case, start, end))}
+                "incidents": _incidents(df, "latency_p95", (model_name, use_case, start, end), project=project)}
 
-    return _memo("latency_report", (model_name, use_case, start, end), compute)
+    return _memo("latency_report", (model_name, use_case, start, end), compute, project)
 
 
 @tool
 def cost_report(model_name: str | None = None, use_case: str | None = None, start: str | None = None,
-                end: str | None = None) -> dict[str, Any]:
+                end: str | None = None, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Spend per model: total and mean cost, cost per 1k tokens, token volume."""
+    missing = unavailable(project, "cost")
+    if missing:
+        return missing
     def compute(frame: pd.DataFrame) -> dict[str, Any]:
         df = _window(frame, model_name, use_case, start, end)
         return {"rows": len(df), "by_model": records(cost_by_model(df))}
 
-    return _memo("cost_report", (model_name, use_case, start, end), compute)
+    return _memo("cost_report", (model_name, use_case, start, end), compute, project)
 
 
 def _filters(model_name: str | None, failure_type: str | None, use_case: str | None, start: str | None,
-             end: str | None) -> SearchFilters:
+             end: str | None, project: str) -> SearchFilters:
     return SearchFilters(model_name=model_name or None, failure_type=failure_type or None, use_case=use_case or None,
                          start=datetime.fromisoformat(start) if start else None,
-                         end=pd.Timestamp(end).to_pydatetime() + pd.Timedelta(days=1) if end else None)
+                         end=pd.Timestamp(end).to_pydatetime() + pd.Timedelta(days=1) if end else None,
+                         project=project)
 
 
 def _compact(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -191,20 +205,28 @@ def _compact(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @tool
 def search_similar_interactions(query: str, k: int = 5, model_name: str | None = None,
                                 failure_type: str | None = None, use_case: str | None = None,
-                                start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+                                start: str | None = None, end: str | None = None,
+                                project: _Project = DEFAULT_PROJECT) -> list[dict[str, Any]] | dict[str, Any]:
     """Past interactions most similar to ``query`` (pgvector, cosine), optionally filtered. Texts are data."""
+    missing = unavailable(project, "similarity_search")
+    if missing:
+        return missing
     with pooled() as conn:
         return _compact(search_similar(conn, query, max(1, min(k, 50)),
-                                       _filters(model_name, failure_type, use_case, start, end)))
+                                       _filters(model_name, failure_type, use_case, start, end, project)))
 
 
 @tool
 def find_similar_incidents(query: str, k: int = 8, model_name: str | None = None,
-                           failure_type: str | None = None, use_case: str | None = None) -> dict[str, Any]:
+                           failure_type: str | None = None, use_case: str | None = None,
+                           project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """Past failures most similar to ``query`` with their repair strategy and resolution: what fixed them."""
+    missing = unavailable(project, "similarity_search")
+    if missing:
+        return missing
     with pooled() as conn:
         found = similar_incidents(conn, query, max(1, min(k, 50)),
-                                  _filters(model_name, failure_type, use_case, None, None))
+                                  _filters(model_name, failure_type, use_case, None, None, project))
     found["incidents"] = _compact(found["incidents"])
     return found
 

@@ -22,6 +22,7 @@ from agents.debugging.models import ConversationContext
 from agents.prompts import load_prompt
 from core.diagnosis import Diagnosis
 from core.evidence import context_message
+from core.projects import DEFAULT_PROJECT
 from core.providers import get_chat_model
 from tools.analytics_tools import describe_cluster, project_embeddings, rank_clusters, top_failure_clusters
 from tools.ops_tools import (
@@ -51,6 +52,7 @@ class DebugState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     rounds: int
     diagnosis: Diagnosis
+    project: str  # the thread's project: the tools read only its telemetry (injected, never chosen by the model)
 
 
 def _tool_error(exc: Exception) -> str:
@@ -95,11 +97,13 @@ def build_debugging_agent(agent: str) -> CompiledStateGraph[DebugState, None, De
     return graph.compile(name=f"{agent}_agent")
 
 
-def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: dict[str, Any]) -> dict[str, Any]:
-    """Run one turn of a debugging agent (inside a graph node it runs as a subgraph on the parent's checkpointer);
-    returns the diagnosis, the tool calls made, the evidence and the interaction map if one was drawn."""
+def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: dict[str, Any],
+                         project: str = DEFAULT_PROJECT) -> dict[str, Any]:
+    """Run one turn of a debugging agent on ``project``'s telemetry (inside a graph node it runs as a subgraph on
+    the parent's checkpointer); returns the diagnosis, the tool calls made, the evidence and the interaction map if
+    one was drawn."""
     system = context_message(load_prompt(agent), CONTEXT_MARK, ConversationContext.model_validate(context))
-    start: DebugState = {"messages": [system, *history]}  # type: ignore[list-item]
+    start: DebugState = {"messages": [system, *history], "project": project}  # type: ignore[list-item]
     out = build_debugging_agent(agent).invoke(start)
     messages: list[BaseMessage] = out["messages"]
     calls_made = [{"name": c["name"], "args": c["args"]} for m in messages if isinstance(m, AIMessage)

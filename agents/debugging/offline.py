@@ -25,14 +25,18 @@ from core.offline_llm import ToolPlanner, register_structured_handler, register_
 
 
 def _results(messages: Sequence[BaseMessage]) -> dict[str, list[Any]]:
+    """Tool results after the last question, by tool; answers that an analysis is unavailable for the project's
+    data are kept apart, under ``"unavailable"``."""
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
     out: dict[str, list[Any]] = {}
     for m in messages[last_human:]:
         if isinstance(m, ToolMessage):
             try:
-                out.setdefault(m.name or "tool", []).append(json.loads(m.text))
+                data = json.loads(m.text)
             except json.JSONDecodeError:
                 continue
+            key = "unavailable" if isinstance(data, dict) and "unavailable" in data else (m.name or "tool")
+            out.setdefault(key, []).append(data)
     return out
 
 
@@ -160,11 +164,15 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
                      f"interactions like cluster {c['cluster_id']}'s fail less than {_pct(c['failure_rate'])}"
                      for r in res.get("top_failure_clusters", []) for c in r["clusters"][:1]]
     verification.append("re-open the cited interactions' sessions and check that the pattern does not recur")
+    missing = res.get("unavailable", [])
+    verification += [f"{m['unavailable']} needs data this project lacks: {m['reason']}" for m in missing]
     head = causes[0].statement if causes else "the tools returned no evidence for this question"
     found = (f"{len(clusters)} failing cluster(s) of the analytics run" if clusters else
              f"{len(incidents)} incident(s) detected, {len(similar_ids)} similar interactions retrieved")
+    gaps = ("; not available for this data: " + "; ".join(f"{m['unavailable']} ({m['reason']})" for m in missing)
+            if missing else "")
     summary = (f"Question: {question.strip()} — strongest finding: {head} "
-               f"({found}; offline reasoner, composed from the tool results).")
+               f"({found}{gaps}; offline reasoner, composed from the tool results).")
     return Diagnosis(summary=summary, causes=causes, fixes=fixes, verification=verification)
 
 
@@ -235,8 +243,11 @@ def tool_planner(agent: str) -> ToolPlanner:
 
 
 def _map_of_clusters(messages: Sequence[BaseMessage], names: list[str]) -> list[ToolCall] | None:
-    """Second round of a cluster question: the map of the run the clusters came from (once)."""
+    """Second round of a cluster question: the map of the run the clusters came from (once); when the project's
+    data cannot be clustered, the failure breakdowns instead."""
     res = _results(messages)
+    if res.get("unavailable") and "failure_trends" not in res and "failure_trends" in names:
+        return [_call("failure_trends", {})]
     runs = [r["run_id"] for key in ("top_failure_clusters", "describe_cluster", "rank_clusters")
             for r in res.get(key, []) if isinstance(r, dict) and r.get("run_id")]
     if not runs or "project_embeddings" in res or "project_embeddings" not in names:

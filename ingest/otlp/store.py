@@ -26,6 +26,7 @@ from ingest.otlp.spans import SpanRecord
 from ingest.results import REJECT_COLUMNS
 from ingest.schema import TABLES
 from ingest.validate import validate_rows
+from ingest.versions import bump_version
 
 RAW_CHARS = 2_000
 
@@ -91,6 +92,8 @@ def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, p
                     loader.add(chunk)
                 counts = loader.finish()
             result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+            if counts.inserted or counts.updated:
+                bump_version(conn, project)
             touched = sorted({r["session_id"] for r in mapped.rows})
             if derive:
                 derive_summaries(conn, project, sessions=touched)

@@ -93,3 +93,33 @@ def test_minimum_contract_file_loads(fresh_database: str, tmp_path: Path) -> Non
     caps = {c["analysis"]: c for c in s.capabilities}
     assert caps["failure_rates"]["available"] and caps["embeddings"]["available"]
     assert not caps["latency"]["available"] and "latency_ms" in caps["latency"]["reason"]
+
+
+def test_analytics_dashboard_and_diagnosis_on_data_without_text(fresh_database: str, tmp_path: Path) -> None:
+    """The author's layout has no text: the answers use what exists and say what is unavailable, and why."""
+    from langchain_core.messages import HumanMessage
+
+    from agents.debugging.agent import run_diagnostic_agent
+    from chat.dashboard import build_dashboard
+    from tools.analytics_tools import top_failure_clusters
+    from tools.ops_tools import failure_trends, latency_report
+
+    write_author_sample(tmp_path / "src")
+    db = open_database()
+    ingest_dir(db.conn, tmp_path / "src", embed=True, out_dir=tmp_path / "out", project="author")
+    trends = failure_trends.invoke({"project": "author"})
+    assert trends["rows"] == 240 and set(trends["failure_rate_by_model"]) == {"llama", "gpt"}
+    assert latency_report.invoke({"project": "author"})["rows"] == 240
+    assert failure_trends.invoke({})["rows"] == 0  # the default project has nothing: projects are apart
+    clusters = top_failure_clusters.invoke({"project": "author"})
+    assert clusters["unavailable"] == "text_clustering" and "request_text" in clusters["reason"]
+    out = run_diagnostic_agent("failure", [HumanMessage("What are the top failure clusters?")], {}, "author")
+    names = [c["name"] for c in out["tool_calls"]]
+    assert names[0] == "top_failure_clusters" and "failure_trends" in names  # the breakdowns instead
+    summary = out["diagnosis"].summary
+    assert "not available for this data: text_clustering" in summary and "offline" in summary
+    assert any("llama" in a for c in out["diagnosis"].causes for a in c.aggregates)  # from the author's rows
+    board = build_dashboard("author")
+    assert "240 interactions" in board.overview and "Top clusters" not in board.overview
+    assert {name for name, _ in board.figures} == {"Failures over time", "Latency per model"}
+    assert any("text_clustering" in n or "clusters" in n for n in board.notes)

@@ -55,7 +55,7 @@ def store(run: AnalyticsRun, data: PlantedDataset, monkeypatch: pytest.MonkeyPat
         for i, c, (x, y) in zip(run.ids, run.result.labels, run.pca.coords, strict=True)
     ]
 
-    def new_run(opts: RunOptions) -> dict[str, Any]:
+    def new_run(opts: RunOptions, project: str = "default") -> dict[str, Any]:
         calls["new_runs"].append(opts)
         calls["has_run"] = True
         return record
@@ -64,8 +64,9 @@ def store(run: AnalyticsRun, data: PlantedDataset, monkeypatch: pytest.MonkeyPat
         rows = [str(p["interaction_id"]) for p in points if p["cluster_id"] == cluster_id]
         return [i for i in rows if i in failing][:limit]
 
-    monkeypatch.setattr(T, "_run", lambda run_id=None: record)
-    monkeypatch.setattr(T, "_has_current_run", lambda: calls["has_run"])
+    monkeypatch.setattr(T, "_run", lambda run_id=None, project="default": record)
+    monkeypatch.setattr(T, "_has_current_run", lambda project="default": calls["has_run"])
+    monkeypatch.setattr(T, "unavailable", lambda project, analysis, instead=None: None)
     monkeypatch.setattr(T, "_new_run", new_run)
     monkeypatch.setattr(T, "_points", lambda run_id: [dict(p) for p in points])
     monkeypatch.setattr(T, "_member_ids", member_ids)
