@@ -31,7 +31,7 @@ register_offline_handlers()
 COMMANDS: list[CommandDict] = [
     {"id": cid, "icon": icon, "description": text, "button": False, "persistent": False, "selected": False}
     for cid, icon, text in (
-        ("dashboard", "chart-line", "Failures over time, latency per model, top clusters, map"),
+        ("dashboard", "chart-line", "Failures over time, latency per model, top clusters, map (option: project)"),
         ("lifecycle", "workflow", "Start an evaluation lifecycle (options: key=value)"),
         ("approvals", "stamp", "Stage gates waiting for a decision (filter: project or thread)"),
         ("upload", "upload", "How to ingest telemetry CSVs from the chat"),
@@ -102,9 +102,27 @@ async def _greet_resumed(delay_s: float = 1.0) -> None:
     await approvals.list_pending(prefix=approvals.thread_prefix(cl.context.session.thread_id))
 
 
+_refresher: list[Any] = []
+
+
+@cl.on_app_startup
+def on_app_startup() -> None:
+    """Serve the OTLP/HTTP receiver next to the chat (``POST /otlp/v1/traces``, project API keys) with its
+    summary refresher."""
+    from chainlit.server import app as server
+
+    from services.otlp_receiver import SummaryRefresher, create_app
+
+    server.mount("/otlp", create_app(refresh=False))
+    _refresher.append(SummaryRefresher())
+    _refresher[0].start()
+
+
 @cl.on_app_shutdown
 def on_app_shutdown() -> None:
-    """Close the checkpointer's pool."""
+    """Stop the receiver's refresher; close the checkpointer's pool."""
+    for refresher in _refresher:
+        refresher.stop()
     close_runtime()
 
 
@@ -116,14 +134,15 @@ async def ask_supervisor(question: str) -> None:
                             "conversation")
 
 
-async def show_dashboard() -> None:
-    """``/dashboard``: headline figures, top clusters and the charts as interactive plotly elements."""
+async def show_dashboard(project: str = "") -> None:
+    """``/dashboard [project]``: headline figures, top clusters and the charts as interactive plotly elements."""
     from chat.dashboard import build_dashboard
+    from core.projects import DEFAULT_PROJECT
 
     msg = cl.Message(content="Building the dashboard…")
     await msg.send()
     try:
-        dash = await asyncio.to_thread(build_dashboard)
+        dash = await asyncio.to_thread(build_dashboard, project.strip() or DEFAULT_PROJECT)
     except Exception as exc:
         msg.content = f"The dashboard could not be built: {exc}"
         await msg.update()
@@ -157,7 +176,7 @@ async def on_message(message: cl.Message) -> None:
         if not text and not command:
             return
     if command == "dashboard":
-        await show_dashboard()
+        await show_dashboard(text)
     elif command == "lifecycle":
         await approvals.start_lifecycle(text, cl.context.session.thread_id)
     elif command == "approvals":

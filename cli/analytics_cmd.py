@@ -99,6 +99,7 @@ def run_cmd(
     ),
     answer_key: Path | None = typer.Option(None, "--answer-key", help="answer_key_labels.csv to score against."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    project: str = typer.Option("default", "--project", help="Project whose interactions to analyse."),
 ) -> None:
     """Cluster the stored interaction embeddings, rank the clusters, draw the maps and write the report."""
     from core.bootstrap import open_database
@@ -126,7 +127,7 @@ def run_cmd(
                           failure_weight=weight, answer_key=key)  # fmt: skip
         started = time.perf_counter()
         try:
-            run = run_analysis(db.conn, out, opts, step=step)
+            run = run_analysis(db.conn, out, opts, step=step, project=project)
         except (ValueError, LookupError) as exc:
             fail(str(exc), as_json=as_json)
         if current:

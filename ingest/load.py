@@ -38,12 +38,14 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    other_project: int = 0  # keys that belong to another project: left as they are
 
     def add(self, other: UpsertCounts) -> None:
         """Accumulate counts of another chunk."""
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.other_project += other.other_project
 
 
 class _QueuedWriter(QueuedLibpqWriter):
@@ -222,11 +224,18 @@ class TableLoader:
         sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in non_key)
         old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in non_key)
         new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in non_key)
+        same = sql.SQL("t.project = EXCLUDED.project AND ") if "project" in cols else sql.SQL("")
+        elsewhere = 0
+        if "project" in cols:  # a key of another project is never overwritten (a key decides only its own rows)
+            hit = self.conn.execute(sql.SQL("SELECT count(*) AS n FROM {} s JOIN {} t USING ({}) WHERE t.project "
+                                            "<> s.project").format(self._stage, sql.Identifier(self.spec.name),
+                                                                    sql.Identifier(self.spec.primary_key))).fetchone()
+            elsewhere = int(hit["n"]) if hit else 0
         row = self.conn.execute(
             sql.SQL(
                 """WITH up AS (
                    INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
-                   ON CONFLICT ({pk}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})
+                   ON CONFLICT ({pk}) DO UPDATE SET {sets} WHERE {same}({old}) IS DISTINCT FROM ({new})
                    RETURNING (xmax = 0) AS inserted)
                SELECT count(*) FILTER (WHERE inserted) AS ins, count(*) FILTER (WHERE NOT inserted) AS upd FROM up"""
             ).format(
@@ -237,11 +246,13 @@ class TableLoader:
                 sets=sets,
                 old=old,
                 new=new,
+                same=same,
             )
         ).fetchone()
         assert row is not None
         ins, upd = int(row["ins"]), int(row["upd"])
-        self.counts = UpsertCounts(inserted=ins, updated=upd, unchanged=self.rows - ins - upd)
+        self.counts = UpsertCounts(inserted=ins, updated=upd, unchanged=self.rows - ins - upd - elsewhere,
+                                   other_project=elsewhere)
         return self.counts
 
     def _add_placeholders(self) -> None:

@@ -90,6 +90,7 @@ def _load_tables(
             "inserted": counts.inserted,
             "updated": counts.updated,
             "unchanged": counts.unchanged,
+            "other_project": counts.other_project,
             "quarantined": n_quarantined,
             "placeholders": loader.placeholders,
         }

@@ -152,9 +152,11 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(refresher.stop)
 
 
-def create_app() -> Starlette:
-    """The OTLP/HTTP app with its summary refresher (serve it with uvicorn, or mount it)."""
-    return Starlette(routes=[Route("/v1/traces", export_traces, methods=["POST"])], lifespan=_lifespan)
+def create_app(refresh: bool = True) -> Starlette:
+    """The OTLP/HTTP app, with its summary refresher when ``refresh`` (serve it with uvicorn; an app mounted in
+    another runs no lifespan: its host starts a :class:`SummaryRefresher`)."""
+    return Starlette(routes=[Route("/v1/traces", export_traces, methods=["POST"])],
+                     lifespan=_lifespan if refresh else None)
 
 
 class TraceService(trace_service_pb2_grpc.TraceServiceServicer):

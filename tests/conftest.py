@@ -73,6 +73,9 @@ def fresh_database(database, monkeypatch: pytest.MonkeyPatch, request: pytest.Fi
     url = database.info.url.replace("/postgres?", f"/{name}?")
     monkeypatch.setenv("DATABASE_URL", url)
     reset_settings()
+    from services import telemetry as pool_owner
+
+    pool_owner.reset_pool()  # a pool an earlier test opened points at another database
     yield url
     monkeypatch.delenv("DATABASE_URL")
     reset_settings()

@@ -21,7 +21,7 @@ from psycopg.rows import DictRow
 
 from ingest.derive import derive_summaries, mark_stale
 from ingest.load import TableLoader, with_project, write_quarantine
-from ingest.otlp.genai import map_spans
+from ingest.otlp.genai import MappedSpans, map_spans
 from ingest.otlp.spans import SpanRecord
 from ingest.results import REJECT_COLUMNS
 from ingest.schema import TABLES
@@ -40,6 +40,7 @@ class BatchResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    other_project: int = 0
     rejected: int = 0
     ignored: int = 0
     tool_spans: int = 0
@@ -65,6 +66,22 @@ def _decode_rejects(spans: list[SpanRecord], source: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*REJECT_COLUMNS, "record_id"])
 
 
+def _other_projects(conn: psycopg.Connection[DictRow], mapped: MappedSpans, project: str,
+                    source: str) -> pd.DataFrame:
+    """Reject (and drop from ``mapped``) the spans whose id is already another project's interaction: a key only
+    ever writes its own project's rows (the other project is not named)."""
+    ids = [s.span_id for s in mapped.spans]
+    taken = {r["interaction_id"] for r in conn.execute(
+        "SELECT interaction_id FROM interactions WHERE interaction_id = ANY(%s) AND project <> %s", (ids, project))}
+    if not taken:
+        return pd.DataFrame(columns=[*REJECT_COLUMNS, "record_id"])
+    out = [(source, s.ordinal, "spanId", f"span {s.span_id}: the span id already belongs to another project's "
+            "interaction; not written", _raw(s), s.span_id) for s in mapped.spans if s.span_id in taken]
+    keep = [i for i, s in enumerate(mapped.spans) if s.span_id not in taken]
+    mapped.rows, mapped.spans = [mapped.rows[i] for i in keep], [mapped.spans[i] for i in keep]
+    return pd.DataFrame(out, columns=[*REJECT_COLUMNS, "record_id"])
+
+
 def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, project: str, source: str,
                 ingest_id: str, derive: bool = True) -> BatchResult:
     """Store ``spans`` (one batch) into ``project``; see the module docstring. With ``derive=False`` the
@@ -73,7 +90,7 @@ def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, p
     bad = _decode_rejects(spans, source)
     mapped = map_spans([s for s in spans if not s.problems])
     result.ignored, result.tool_spans = mapped.ignored, mapped.tool_spans
-    rejects = [bad]
+    rejects = [bad, _other_projects(conn, mapped, project, source)]
     chunks: list[pa.Table] = []
     if mapped.rows:  # validated before the transaction: the table lock is held only for the database work
         table = pa.table({c: pa.array([r[c] for r in mapped.rows], pa.string()) for c in mapped.rows[0]})
@@ -92,6 +109,7 @@ def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, p
                     loader.add(chunk)
                 counts = loader.finish()
             result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+            result.other_project = counts.other_project
             if counts.inserted or counts.updated:
                 bump_version(conn, project)
             touched = sorted({r["session_id"] for r in mapped.rows})

@@ -93,6 +93,11 @@ def test_receiver_refuses_and_accepts(receiver: tuple[str, int], tmp_path: Path)
     assert r.status_code == 200 and r.json()["partialSuccess"]["rejectedSpans"] == "1"
     assert "9999999999999999" in r.json()["partialSuccess"]["errorMessage"]
     assert _count(db.conn) == 5 and _count(db.conn, "quarantine") == 1
+    # another project's key cannot touch these rows: the spans are quarantined, the rows stay as they are
+    _, other = create_key(db.conn, "other")
+    r = httpx.post(f"{base}/v1/traces", content=body, headers={**pb, "x-api-key": other})
+    assert ExportTraceServiceResponse.FromString(r.content).partial_success.rejected_spans == 4
+    assert {x["project"] for x in db.conn.execute("SELECT project FROM interactions")} == {"shop"}
     revoke_key(db.conn, key_id)
     r = httpx.post(f"{base}/v1/traces", content=body, headers={**pb, "x-api-key": key})
     assert r.status_code == 401
