@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,15 @@ def _tune_embedded(server: Any, restart: bool) -> None:
         server.start()
 
 
+_SERVER_LOCK = threading.Lock()  # pgserver's get_server is not thread-safe (two threads of one process race)
+
+
 def _embedded_server(settings: Settings) -> ServerInfo:
+    with _SERVER_LOCK:
+        return _start_embedded(settings)
+
+
+def _start_embedded(settings: Settings) -> ServerInfo:
     pg_dir = settings.pg_dir
     _clear_stale_pid(pg_dir)
     fresh = not (pg_dir / "PG_VERSION").exists()

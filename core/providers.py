@@ -1,7 +1,10 @@
 """Model providers: the chat model and the embedder, chosen from the settings.
 
-``gemini`` when a Google key is set (or forced with ``OPSGRAPH_LLM_PROVIDER``), otherwise ``offline``. Embeddings:
-``minilm`` (the packaged all-MiniLM-L6-v2, 384-d, offline, default) or ``gemini`` (768-d) with a key.
+Chat: ``gemini`` when a Google key is set, else ``openai`` (any OpenAI-compatible endpoint: Ollama, vLLM,
+llama.cpp's server, LM Studio, OpenAI) when a base URL or an OpenAI key is set, else ``offline``; or forced with
+``OPSGRAPH_LLM_PROVIDER``. Every agent calls the same interface whichever is chosen. Embeddings: ``minilm`` (the
+packaged all-MiniLM-L6-v2, 384-d, offline, default), ``gemini`` (768-d) with a key, or ``openai`` at the endpoint
+(tiktoken disabled: it would download its tables at run time).
 """
 
 from __future__ import annotations
@@ -29,15 +32,39 @@ class ProviderError(RuntimeError):
 
 
 def llm_provider(settings: Settings | None = None) -> str:
-    """Resolve the chat provider name: ``gemini`` or ``offline``."""
+    """Resolve the chat provider name: ``gemini``, ``openai`` or ``offline``."""
     settings = settings or get_settings()
     if settings.llm_provider == "gemini":
         if not settings.has_google_key():
             raise ProviderError("OPSGRAPH_LLM_PROVIDER=gemini needs GOOGLE_API_KEY (or GEMINI_API_KEY) to be set")
         return "gemini"
+    if settings.llm_provider == "openai":
+        if not settings.has_openai_endpoint():
+            raise ProviderError("OPSGRAPH_LLM_PROVIDER=openai needs OPSGRAPH_OPENAI_BASE_URL (an OpenAI-compatible "
+                                "endpoint such as http://127.0.0.1:8080/v1) or OPENAI_API_KEY")
+        return "openai"
     if settings.llm_provider == "offline":
         return "offline"
-    return "gemini" if settings.has_google_key() else "offline"
+    if settings.has_google_key():
+        return "gemini"
+    return "openai" if settings.has_openai_endpoint() else "offline"
+
+
+def is_hosted(settings: Settings | None = None) -> bool:
+    """True when the chat model is a real model (any provider but the offline reasoner)."""
+    return llm_provider(settings) != "offline"
+
+
+def chat_model_name(settings: Settings | None = None) -> str:
+    """The name of the configured chat model (``offline`` for the offline reasoner)."""
+    settings = settings or get_settings()
+    provider = llm_provider(settings)
+    return {"gemini": settings.gemini_model, "openai": settings.openai_model}.get(provider, "offline")
+
+
+def _openai_key(settings: Settings) -> str:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return key or "not-needed"  # local servers take any key; the client insists on one
 
 
 def get_chat_model(agent: str | None = None, settings: Settings | None = None) -> BaseChatModel:
@@ -54,6 +81,12 @@ def get_chat_model(agent: str | None = None, settings: Settings | None = None) -
             max_retries=settings.llm_max_retries,
             timeout=settings.llm_timeout_s,
         )
+    if llm_provider(settings) == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
+                          api_key=_openai_key(settings), temperature=0,  # type: ignore[arg-type]
+                          max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s)
     return OfflineChatModel(agent=agent)
 
 
@@ -75,6 +108,10 @@ def embedder_spec(settings: Settings | None = None) -> EmbedderSpec:
     # "auto" stays on minilm even with a key: switching dimensions because a key appeared would orphan vectors.
     if choice == "gemini":
         return EmbedderSpec("gemini", settings.gemini_embedding_model, settings.gemini_embedding_dim)
+    if choice == "openai":
+        if not settings.has_openai_endpoint():
+            raise ProviderError("OPSGRAPH_EMBEDDINGS=openai needs OPSGRAPH_OPENAI_BASE_URL or OPENAI_API_KEY")
+        return EmbedderSpec("openai", settings.openai_embedding_model, settings.openai_embedding_dim)
     return EmbedderSpec("minilm", "all-MiniLM-L6-v2", MINILM_DIM)
 
 
@@ -120,6 +157,13 @@ def get_embeddings(settings: Settings | None = None) -> Embeddings:
             api_key=settings.google_api_key,
             output_dimensionality=spec.dim,
         )
+    if spec.name == "openai":
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(model=spec.model, base_url=settings.openai_base_url,
+                                api_key=_openai_key(settings),  # type: ignore[arg-type]
+                                tiktoken_enabled=False, check_embedding_ctx_length=False,
+                                max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s)
     return _cached_minilm(settings.model_cache_dir)
 
 
@@ -134,6 +178,7 @@ def embed_texts(texts: list[str], embeddings: Embeddings | None = None) -> np.nd
     with it embeds it once.
     """
     emb = embeddings or get_embeddings()
+    check = embeddings is None  # the configured embedder: its vectors must fit the vector column
     if len(texts) == 1:
         key = (id(emb), texts[0])
         with _QUERY_LOCK:
@@ -141,16 +186,26 @@ def embed_texts(texts: list[str], embeddings: Embeddings | None = None) -> np.nd
             if hit is not None and hit[0] is emb:  # the embedder is held, so its id cannot be reused
                 _QUERY_CACHE.move_to_end(key)
                 return hit[1].copy()
-        out = _embed(texts, emb)
+        out = _embed(texts, emb, check)
         with _QUERY_LOCK:
             _QUERY_CACHE[key] = (emb, out.copy())
             while len(_QUERY_CACHE) > QUERY_CACHE_SIZE:
                 _QUERY_CACHE.popitem(last=False)
         return out
-    return _embed(texts, emb)
+    return _embed(texts, emb, check)
 
 
-def _embed(texts: list[str], emb: Embeddings) -> np.ndarray:
+def _checked_dim(vectors: np.ndarray) -> np.ndarray:
+    """A hosted embedder's vectors, refused when their dimension is not the configured one (the vector column's)."""
+    spec = embedder_spec()
+    if vectors.ndim == 2 and vectors.shape[1] != spec.dim:
+        raise ProviderError(f"the {spec.name} embedder {spec.model!r} returned {vectors.shape[1]}-d vectors; the "
+                            f"configuration (and the vector column) says {spec.dim}: set OPSGRAPH_{spec.name.upper()}"
+                            "_EMBEDDING_DIM to the model's dimension and re-embed")
+    return vectors
+
+
+def _embed(texts: list[str], emb: Embeddings, check: bool = False) -> np.ndarray:
     if isinstance(emb, MiniLMEmbeddings):
         out = emb.encode(texts)
     else:
@@ -159,4 +214,6 @@ def _embed(texts: list[str], emb: Embeddings) -> np.ndarray:
         if out.shape[0] != len(texts) or not np.all(norms > 0):
             raise ProviderError(f"embedder returned {out.shape[0]} vectors for {len(texts)} texts or a zero vector")
         out = out / norms
+        if check:
+            out = _checked_dim(out)
     return out

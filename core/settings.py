@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LlmProvider = Literal["auto", "gemini", "offline"]
-EmbeddingsProvider = Literal["auto", "minilm", "gemini"]
+LlmProvider = Literal["auto", "gemini", "openai", "offline"]
+EmbeddingsProvider = Literal["auto", "minilm", "gemini", "openai"]
 
 
 class Settings(BaseSettings):
@@ -29,11 +29,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "OPSGRAPH_DATABASE_URL"),
         description="External Postgres with pgvector; empty means the embedded server in the data dir.",
     )
-    llm_provider: LlmProvider = Field(default="auto", description="auto | gemini | offline")
+    llm_provider: LlmProvider = Field(default="auto", description="auto | gemini | openai | offline")
     gemini_model: str = Field(default="gemini-2.5-flash", description="Chat model name for the gemini provider.")
     llm_timeout_s: float = Field(default=60.0, description="Per-call timeout of the hosted chat model.")
     llm_max_retries: int = Field(default=2, description="Retries of the hosted chat model.")
-    embeddings: EmbeddingsProvider = Field(default="auto", description="auto | minilm | gemini")
+    embeddings: EmbeddingsProvider = Field(default="auto", description="auto | minilm | gemini | openai")
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPSGRAPH_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="An OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp's server, LM Studio, OpenAI): .../v1")
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPSGRAPH_OPENAI_API_KEY", "OPENAI_API_KEY"))
+    openai_model: str = Field(default="gpt-4o-mini", description="Chat model name at the OpenAI-compatible endpoint.")
+    openai_embedding_model: str = Field(default="text-embedding-3-small")
+    openai_embedding_dim: int = Field(default=1536)
     gemini_embedding_model: str = Field(default="models/gemini-embedding-001")
     gemini_embedding_dim: int = Field(default=768)
     google_api_key: SecretStr | None = Field(
@@ -78,6 +86,11 @@ class Settings(BaseSettings):
     def has_google_key(self) -> bool:
         """True when a Gemini API key is configured."""
         return bool(self.google_api_key and self.google_api_key.get_secret_value().strip())
+
+    def has_openai_endpoint(self) -> bool:
+        """True when an OpenAI-compatible endpoint (a base URL or an OpenAI key) is configured."""
+        return bool(self.openai_base_url) or (
+            self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value().strip()))
 
 
 @lru_cache(maxsize=1)

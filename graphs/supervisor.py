@@ -20,7 +20,7 @@ from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
 from core.lifecycle_config import LifecycleConfig
 from core.projects import DEFAULT_PROJECT, project_named
-from core.providers import get_chat_model, llm_provider
+from core.providers import get_chat_model, is_hosted
 from graphs import gates as g
 from graphs.lifecycle import route_rollout
 from graphs.lifecycle_agents import (
@@ -48,7 +48,7 @@ def route_request(state: SupervisorState) -> dict[str, Any]:
     if context.get("agent") and is_follow_up(question):
         decision = RouteDecision(agent=context["agent"], confidence=1.0, method="follow-up",
                                  reason="a short follow-up continues the previous agent's question")
-    elif llm_provider() == "gemini" and not question.lstrip().startswith(("/", "@")):
+    elif is_hosted() and not question.lstrip().startswith(("/", "@")):
         router = get_chat_model(agent="router").with_structured_output(RouteDecision)
         decision = router.invoke([SystemMessage(load_prompt("router")), HumanMessage(question)])  # type: ignore[assignment]
         decision.method = "llm"

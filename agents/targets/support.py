@@ -1,7 +1,7 @@
 """The two sample customer-support agents under evaluation (see README.md beside this module).
 
 Both send their system prompt (``agents/prompts/support_v1.md`` / ``support_v2.md``) and the conversation to
-``get_chat_model(agent="support_v1" | "support_v2")``: Gemini when a key is configured, otherwise the offline
+``get_chat_model(agent="support_v1" | "support_v2")``: a hosted model when one is configured, otherwise the offline
 provider, whose text handler (``support_policy.support_reply``, registered by ``agents.targets.offline``) derives the
 reply from that same prompt and conversation. Offline the latency is modelled (deterministic); with a hosted model it
 is measured."""
@@ -16,7 +16,7 @@ from agents.prompts import load_prompt
 from agents.targets.base import TargetAgent, TargetMetadata, estimate_tokens, measured_turn, modelled_latency_ms
 from core.contracts import Turn
 from core.offline_llm import OFFLINE_MODEL_NAME
-from core.providers import get_chat_model, llm_provider
+from core.providers import chat_model_name, get_chat_model, is_hosted
 from core.settings import get_settings
 
 SUPPORT_TOOLS = ["order_lookup", "knowledge_lookup", "human_handoff"]
@@ -43,7 +43,7 @@ class SupportAgent(TargetAgent):
     def metadata(self) -> TargetMetadata:
         """Metadata with the current prompt and the model the provider resolves to."""
         settings = get_settings()
-        model = settings.gemini_model if llm_provider(settings) == "gemini" else OFFLINE_MODEL_NAME
+        model = chat_model_name(settings) if is_hosted(settings) else OFFLINE_MODEL_NAME
         return TargetMetadata(name=self.name, version=self.version, description=DESCRIPTIONS[self.version],
                               system_prompt=load_prompt(f"support_{self.version}"), tools=list(SUPPORT_TOOLS),
                               model=model)

@@ -19,7 +19,11 @@ def test_the_chat_server_receives_traces(chat_server) -> None:  # type: ignore[n
     assert httpx.post(url, content=body, headers=headers).status_code == 401
     db = open_database()
     _, key = create_key(db.conn, "chat-otlp")
-    r = httpx.post(url, content=body, headers={**headers, "x-api-key": key})
-    assert r.status_code == 200, chat_server.log_tail()
-    n = db.conn.execute("SELECT count(*) AS n FROM interactions WHERE project = 'chat-otlp'").fetchone()["n"]
-    assert n == 4
+    try:
+        r = httpx.post(url, content=body, headers={**headers, "x-api-key": key})
+        assert r.status_code == 200, chat_server.log_tail()
+        n = db.conn.execute("SELECT count(*) AS n FROM interactions WHERE project = 'chat-otlp'").fetchone()["n"]
+        assert n == 4
+    finally:  # the session's sample data stays as the other tests expect it
+        for table in ("interactions", "sessions", "users", "quarantine", "telemetry_versions", "api_keys"):
+            db.conn.execute(f"DELETE FROM {table} WHERE project = 'chat-otlp'")

@@ -71,3 +71,32 @@ def test_a_query_is_embedded_once_and_cached_vectors_cannot_be_corrupted() -> No
     assert emb.texts == ["why do requests time out?", "which model costs the most?", "a", "b"]
     assert again[0, 0] != 999.0 and abs(float(np.linalg.norm(again[0])) - 1.0) < 1e-6
     assert not np.allclose(again, other) and batch.shape == (2, 3)
+
+
+def test_an_openai_compatible_endpoint_is_a_hosted_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+
+    from core.providers import chat_model_name, get_embeddings, is_hosted
+
+    for var in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPSGRAPH_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPSGRAPH_OPENAI_MODEL", "local-model")
+    s = Settings(_env_file=None)
+    assert llm_provider(s) == "openai" and is_hosted(s) and chat_model_name(s) == "local-model"
+    model = get_chat_model("judge", s)
+    assert isinstance(model, ChatOpenAI) and model.model_name == "local-model"
+    assert str(model.openai_api_base) == "http://127.0.0.1:9/v1"
+    monkeypatch.setenv("OPSGRAPH_EMBEDDINGS", "openai")
+    monkeypatch.setenv("OPSGRAPH_OPENAI_EMBEDDING_DIM", "768")
+    s = Settings(_env_file=None)
+    assert embedder_spec(s).dim == 768
+    emb = get_embeddings(s)
+    assert isinstance(emb, OpenAIEmbeddings) and emb.tiktoken_enabled is False  # no table download at run time
+    monkeypatch.setenv("GOOGLE_API_KEY", "k")
+    assert llm_provider(Settings(_env_file=None)) == "gemini"  # a Google key still comes first in auto
+    monkeypatch.setenv("OPSGRAPH_LLM_PROVIDER", "openai")
+    assert llm_provider(Settings(_env_file=None)) == "openai"
+    monkeypatch.delenv("OPSGRAPH_OPENAI_BASE_URL")
+    with pytest.raises(ProviderError, match="OPSGRAPH_OPENAI_BASE_URL"):
+        llm_provider(Settings(_env_file=None))
