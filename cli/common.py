@@ -24,3 +24,35 @@ def fail(message: str, code: int = 1, as_json: bool = False) -> NoReturn:
     else:
         console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+class LineProgress:
+    """Progress as timestamped lines, for output that is not a terminal (a CI log, a pipe): one line per phase
+    at most every ``every`` seconds, and when a phase completes, e.g.
+    ``[12:03:44] embed: 3,072 / 9,000 (34/s, eta 2m54s)``."""
+
+    def __init__(self, out: Console, every: float = 10.0) -> None:
+        self.out, self.every = out, every
+        self._state: dict[str, list[float]] = {}  # phase -> [done, total, started, last printed]
+
+    def __call__(self, phase: str, advance: int, total: int | None) -> None:
+        """Advance ``phase`` by ``advance`` (of ``total``, when known); print when it is time."""
+        import time
+
+        now = time.monotonic()
+        st = self._state.setdefault(phase, [0.0, float(total or 0), now, now])
+        st[0] += advance
+        if total:
+            st[1] = float(total)
+        finished = bool(st[1]) and st[0] >= st[1]
+        if now - st[3] < self.every and not finished:
+            return
+        st[3] = now
+        rate = st[0] / max(now - st[2], 1e-9)
+        line = f"[{time.strftime('%H:%M:%S')}] {phase}: {st[0]:,.0f}"
+        if st[1]:
+            left = (st[1] - st[0]) / rate if rate > 0 else 0.0
+            line += f" / {st[1]:,.0f} ({rate:,.0f}/s, eta {int(left // 60)}m{int(left % 60):02d}s)"
+        else:
+            line += f" ({rate:,.0f}/s)"
+        self.out.print(line, highlight=False, soft_wrap=True)

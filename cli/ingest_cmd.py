@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, emit_json, fail
+from cli.common import LineProgress, console, emit_json, fail
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Reporter
 
 SAMPLE_ROWS, SAMPLE_SEED = 9000, 0
 
@@ -34,14 +38,15 @@ def run_ingest(directory: Path | None, embed: bool, quiet: bool, project: str = 
     src = directory or sample_dir()
     db = open_database()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with db.conn, Progress(*columns, console=console, disable=quiet) as progress:
+    with db.conn, Progress(*columns, console=console, disable=quiet or not console.is_terminal) as progress:
         tasks: dict[str, TaskID] = {}
 
-        def report(phase: str, advance: int, total: int | None) -> None:
+        def bars(phase: str, advance: int, total: int | None) -> None:
             if phase not in tasks:
                 tasks[phase] = progress.add_task(phase, total=total)
             progress.update(tasks[phase], advance=advance)
 
+        report: Reporter | None = None if quiet else bars if console.is_terminal else LineProgress(console)
         return ingest_dir(db.conn, src, embed=embed, report=report, project=project, mappings=mappings).to_dict()
 
 

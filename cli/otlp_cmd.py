@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import console, emit_json, fail
+from cli.common import LineProgress, console, emit_json, fail
 
 keys_app = typer.Typer(help="Project API keys for the OTLP receiver (only their hashes are stored).",
                        no_args_is_help=True)
@@ -102,7 +102,9 @@ def embed_cmd(
     from ingest.pipeline import embed_pending
 
     db = open_database()
-    with db.conn, Progress(console=console, disable=as_json) as progress:
+    with db.conn, Progress(console=console, disable=as_json or not console.is_terminal) as progress:
         task = progress.add_task("embed", total=None)
-        result = embed_pending(db.conn, project, lambda _p, n, total: progress.update(task, advance=n, total=total))
+        lines = LineProgress(console) if not console.is_terminal and not as_json else None
+        result = embed_pending(db.conn, project, lines or (
+            lambda _p, n, total: progress.update(task, advance=n, total=total)))
     emit_json(result) if as_json else console.print(f"embeddings: {result}")
