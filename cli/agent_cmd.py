@@ -21,8 +21,8 @@ from core.contracts import (
     JudgeInput,
     SimulationTrace,
     SimulatorRequest,
-    export_json_schemas,
 )
+from core.schemas import export_json_schemas
 
 agent_app = typer.Typer(help="Evaluation agents (JSON in, JSON out): dataset builder, simulator, judge, analyst, "
                              "comparator, feedback.",

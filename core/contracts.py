@@ -1,16 +1,14 @@
 """Data contracts of the evaluation lifecycle: scenarios, datasets, simulation traces and judgments.
 
 The same pydantic models are the CLI's JSON input/output, the graph state's payloads and the MLflow artifacts;
-``export_json_schemas`` writes them as JSON Schema (``opsgraph contracts export``). Turns are numbered from 1 in
-the order of ``SimulationTrace.turns`` (turn 1 is the simulated user's opening message), and every judgment's
+``core.schemas.export_json_schemas`` writes them as JSON Schema (``opsgraph contracts export``). Turns are numbered
+from 1 in the order of ``SimulationTrace.turns`` (turn 1 is the simulated user's opening message), and every judgment's
 rationale cites them ("turn 2").
 """
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -237,15 +235,3 @@ CONTRACTS: tuple[type[BaseModel], ...] = (
     Scenario, DatasetQualityReport, Dataset, Turn, SimulationTrace, Judgment, JudgeInput,
     TargetSpec, DatasetBuilderRequest, SimulatorRequest,
 )
-
-
-def export_json_schemas(out_dir: Path | str = Path("docs/contracts")) -> list[Path]:
-    """Write one JSON Schema per contract (``<Name>.schema.json``) into ``out_dir``; returns the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for model in CONTRACTS:
-        path = out / f"{model.__name__}.schema.json"
-        path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        paths.append(path)
-    return paths

@@ -6,27 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.reports import AnalystReport
+
+__all__ = ["AnalystReport", "AnalystSummary", "FollowupRequest", "SummaryRequest"]
+
 
 class AnalystSummary(BaseModel):
     """The model's structured reading of the aggregates."""
 
     key_findings: list[str] = Field(description="3-6 short sentences, each citing the numbers it rests on.")
     production_expectation: str = Field(description="One paragraph: what to expect on production traffic.")
-
-
-class AnalystReport(BaseModel):
-    """The analyst's report on one agent: aggregates, findings, expectation, Markdown and HTML."""
-
-    agent: str
-    agent_id: str = Field(description="name@version of the judged agent(s), comma-separated.")
-    dataset_name: str
-    dataset_version: int
-    provider: str
-    aggregates: dict[str, Any]
-    key_findings: list[str]
-    production_expectation: str
-    markdown: str
-    html: str
 
 
 class SummaryRequest(BaseModel):

@@ -6,23 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from core.reports import ComparisonReport
 
-class ComparisonReport(BaseModel):
-    """The comparator's result: the ``compare`` numbers, the decision, the recommendation, Markdown and HTML."""
-
-    label_a: str
-    label_b: str
-    comparison: dict[str, Any]
-    significant: bool
-    winner: Literal["a", "b"] | None
-    winner_label: str | None
-    recommendation: str
-    numbers_recommendation: str
-    provider: str
-    dataset_name: str
-    dataset_version: int
-    markdown: str
-    html: str
+__all__ = ["ComparisonReport", "RecommendationRequest"]
 
 
 class RecommendationRequest(BaseModel):

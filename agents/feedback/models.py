@@ -2,59 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.contracts import Difficulty, Scenario
+from core.contracts import Difficulty
+from core.reports import Exemplar, FeedbackReport, NegativeTheme, ProposedScenario, RateTrend
 
-
-class RateTrend(BaseModel):
-    """One rate in the window against the baseline, with the two-proportion z-test."""
-
-    metric: str
-    signal: str
-    description: str
-    count: int
-    n: int
-    rate: float | None
-    baseline_count: int
-    baseline_n: int
-    baseline_rate: float | None
-    delta: float | None
-    relative_change: float | None
-    z: float | None
-    p_value: float | None
-    direction: Literal["worse", "better", "stable", "no_baseline", "no_data"]
-
-
-class Exemplar(BaseModel):
-    """A representative interaction of a theme."""
-
-    interaction_id: str
-    text: str
-    use_case: str | None = None
-    failure_type: str | None = None
-    signals: list[str] = Field(default_factory=list, description="Bad signals of this interaction.")
-
-
-class NegativeTheme(BaseModel):
-    """A cluster of interactions with negative feedback, a reported issue or an escalation."""
-
-    theme_id: int
-    label: str
-    keywords: list[str]
-    size: int
-    share: float
-    signals: dict[str, int]
-    failure_types: dict[str, int]
-    dominant_failure_type: str | None
-    models: dict[str, int]
-    use_cases: dict[str, int]
-    category: str | None
-    exemplars: list[Exemplar]
-    interaction_ids: list[str]
+__all__ = ["Exemplar", "FeedbackReport", "FeedbackScenarioDraft", "NegativeTheme", "ProposedScenario", "RateTrend",
+           "ScenarioIdea", "ScenarioIdeasRequest"]
 
 
 class ScenarioIdea(BaseModel):
@@ -75,35 +31,6 @@ class FeedbackScenarioDraft(BaseModel):
     """The feedback model's structured answer."""
 
     scenarios: list[ScenarioIdea] = Field(default_factory=list)
-
-
-class ProposedScenario(BaseModel):
-    """A new evaluation scenario from a feedback theme, citing the production interactions behind it."""
-
-    theme_id: int
-    theme: str
-    interaction_ids: list[str]
-    scenario: Scenario
-
-
-class FeedbackReport(BaseModel):
-    """Production feedback for a deployed version in a window, against the period before it."""
-
-    start: datetime
-    end: datetime
-    baseline_start: datetime
-    model_name: str | None = None
-    use_case: str | None = None
-    n_interactions: int
-    n_baseline: int
-    counts: dict[str, int]
-    trends: list[RateTrend]
-    embedding_source: Literal["log_embeddings", "tfidf", "none"]
-    themes: list[NegativeTheme]
-    proposed_scenarios: list[ProposedScenario]
-    summary: str
-    markdown: str = ""
-    html: str = ""
 
 
 class ScenarioIdeasRequest(BaseModel):

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from cli.agent_cmd import contracts_app
 from core.contracts import (
-    CONTRACTS,
     AgentRef,
     CriterionScore,
     Dataset,
@@ -21,9 +20,9 @@ from core.contracts import (
     Scenario,
     SimulationTrace,
     Turn,
-    export_json_schemas,
     strip_provider_note,
 )
+from core.schemas import EXPORTED, export_json_schemas
 
 
 def _scenario(**kw: object) -> Scenario:
@@ -100,7 +99,8 @@ def test_builder_request_accepts_exemplar_prompts_alias() -> None:
 
 def test_export_writes_one_valid_schema_per_contract(tmp_path: Path) -> None:
     paths = export_json_schemas(tmp_path / "contracts")
-    assert sorted(p.name for p in paths) == sorted(f"{m.__name__}.schema.json" for m in CONTRACTS)
+    assert sorted(p.name for p in paths) == sorted(f"{m.__name__}.schema.json" for m in EXPORTED)
+    assert {"AnalystReport", "ComparisonReport", "FeedbackReport", "Diagnosis"} <= {m.__name__ for m in EXPORTED}
     judgment = json.loads((tmp_path / "contracts" / "Judgment.schema.json").read_text())
     assert set(judgment["required"]) >= {"scenario_id", "agent", "seed", "score", "passed", "rationale", "rubric"}
     assert judgment["properties"]["score"]["maximum"] == 5
