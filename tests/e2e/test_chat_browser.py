@@ -138,6 +138,10 @@ def test_page_loads_offline_with_starters(chat_server: ChatServer, new_browser: 
     outside = _outside(chat_server, urls)
     assert not outside, f"the page requested non-local URLs: {outside}"
     assert "fonts.googleapis" not in chat.d.page_source and "cdn.jsdelivr" not in chat.d.page_source
+    import httpx
+
+    for path in ("/logo?theme=light", "/logo?theme=dark", "/favicon"):  # opsgraph's own, not Chainlit's
+        assert 'aria-label="opsgraph"' in httpx.get(chat_server.url + path, timeout=10).text, path
     chat.screenshot("chat-home")
 
 
