@@ -123,3 +123,33 @@ def test_analytics_dashboard_and_diagnosis_on_data_without_text(fresh_database: 
     assert "240 interactions" in board.overview and "Top clusters" not in board.overview
     assert {name for name, _ in board.figures} == {"Failures over time", "Latency per model"}
     assert any("text_clustering" in n or "clusters" in n for n in board.notes)
+
+
+def test_a_folder_with_only_a_minimum_contract_file(fresh_database: str, tmp_path: Path) -> None:
+    """Only interactions, only the contract's columns: it loads, sessions are derived, and what cannot be
+    computed says so (the dashboard's notes, the tools' answers)."""
+    from chat.dashboard import build_dashboard
+    from tools.ops_tools import cost_report, failure_trends, latency_report
+
+    paths = write_author_sample(tmp_path / "gen")
+    src = tmp_path / "only"
+    src.mkdir()
+    rows = pd.read_csv(paths["interactions"])[["interaction_id", "session_id", "timestamp_utc", "failure_type"]]
+    rows.to_csv(src / "interactions.csv", index=False)
+    db = open_database()
+    s = ingest_dir(db.conn, src, embed=True, out_dir=tmp_path / "out")
+    t = s.tables["interactions"]
+    assert t["rows_read"] == t["rows_loaded"] + t["rows_rejected"] == 240 and t["rows_rejected"] == 0
+    assert "is_failure" in t["derived_columns"]
+    sessions = db.conn.execute("SELECT count(*) AS n, sum(total_requests) AS req, count(avg_latency_ms) AS lat, "
+                               "count(user_id) AS users FROM sessions").fetchone()
+    assert sessions["req"] == 240 and sessions["n"] == rows["session_id"].nunique()
+    assert sessions["lat"] == 0 and sessions["users"] == 0  # no latency, no users: unknown, not zero
+    caps = _caps(s.capabilities)
+    assert caps["failure_rates"] and caps["failure_types"] and not caps["latency"] and not caps["users"]
+    assert failure_trends.invoke({})["rows"] == 240
+    assert latency_report.invoke({})["unavailable"] == "latency"
+    assert cost_report.invoke({})["unavailable"] == "cost"
+    board = build_dashboard()
+    assert {name for name, _ in board.figures} == {"Failures over time"}
+    assert any("latency" in n for n in board.notes) and any("request_text" in n for n in board.notes)

@@ -95,3 +95,22 @@ def test_bad_spans_are_quarantined_and_named(fresh_database: str, tmp_path: Path
         (tmp_path / "broken.json").write_text('{"resourceSpans": [')
         ingest_dir(db.conn, tmp_path / "broken.json", embed=False, out_dir=tmp_path)
     assert db.conn.execute("SELECT count(*) AS n FROM interactions").fetchone()["n"] == 2
+
+
+def test_a_batch_lands_whole_or_not_at_all(fresh_database: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash after the interactions are loaded but before the quarantine is written leaves nothing behind."""
+    from ingest.otlp import store
+
+    items = [spans()[0], dict(spans()[0], span="5" * 16, start=0)]  # one good span, one to quarantine
+    path = _write(tmp_path, "batch.json", otlp_json(items))
+
+    def crash(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("crash while writing the quarantine")
+
+    monkeypatch.setattr(store, "write_quarantine", crash)
+    db = open_database()
+    with pytest.raises(RuntimeError, match="crash"):
+        ingest_dir(db.conn, path, embed=False, out_dir=tmp_path)
+    for table in ("interactions", "sessions", "quarantine"):
+        assert db.conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0, table
