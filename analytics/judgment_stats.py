@@ -206,6 +206,8 @@ class PairedRuns:
         return [{str(k): v for k, v in r.items()} for r in self.frame.to_dict(orient="records")]
 
 
+MCNEMAR_UNIT = "scenario (its majority over seeds; a tie counts as a fail)"
+
 def pair_runs(judgments_a: Iterable[Any], judgments_b: Iterable[Any]) -> PairedRuns:
     """Pair two agents' judgments by (scenario_id, seed); raises ValueError on duplicates or an empty pairing."""
     fa, fb = judgments_frame(judgments_a), judgments_frame(judgments_b)
@@ -227,15 +229,20 @@ def _paired_tests(pairs: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> 
     d = (pairs["score_b"] - pairs["score_a"]).astype(float)
     per = d.groupby(pairs["scenario_id"]).agg(["sum", "size"])
     scen = (per["sum"] / per["size"]).to_numpy()
-    a_only = int((pairs["passed_a"] & ~pairs["passed_b"]).sum())
-    b_only = int((~pairs["passed_a"] & pairs["passed_b"]).sum())
+    # McNemar's units are scenarios (seeds of one scenario are not independent): a scenario passes for an agent
+    # when most of its seeds pass, and a tie counts as a fail
+    votes = pairs.groupby("scenario_id")[["passed_a", "passed_b"]].mean()
+    maj_a, maj_b = votes["passed_a"] > 0.5, votes["passed_b"] > 0.5
+    a_only = int((maj_a & ~maj_b).sum())
+    b_only = int((~maj_a & maj_b).sum())
     low, high = cluster_bootstrap_ci(per["sum"].to_numpy(), per["size"].to_numpy().astype(float), n_boot, seed,
                                      alpha)
     return {"n_pairs": len(pairs), "n_scenarios": len(per), "mean_a": float(pairs["score_a"].mean()),
             "mean_b": float(pairs["score_b"].mean()), "mean_diff": float(d.mean()), "ci_low": low, "ci_high": high,
             "sd_diff": float(scen.std(ddof=1)) if len(scen) > 1 else 0.0,
             "pass_rate_a": float(pairs["passed_a"].mean()), "pass_rate_b": float(pairs["passed_b"].mean()),
-            "mcnemar": {"a_only": a_only, "b_only": b_only, "p": mcnemar_exact(a_only, b_only)},
+            "mcnemar": {"a_only": a_only, "b_only": b_only, "p": mcnemar_exact(a_only, b_only),
+                        "unit": MCNEMAR_UNIT},
             "wilcoxon": {"p": wilcoxon_p(scen)}, "cohens_dz": cohens_dz(scen), "rank_biserial": rank_biserial(scen)}
 
 

@@ -96,7 +96,8 @@ def cluster_bootstrap_ci(sums: np.ndarray, counts: np.ndarray, n_boot: int, seed
 
 
 def power_note(diff: float, sd: float, n_now: int, alpha: float = 0.05, power: float = 0.8) -> dict[str, Any]:
-    """Scenarios needed to detect ``diff`` with ``power``: paired t approximation ((z_{1-a/2} + z_pow) sd / diff)^2.
+    """Scenarios needed to detect ``diff`` with ``power``, by the normal approximation to the paired test:
+    ((z_{1-a/2} + z_pow) sd / diff)^2 (normal quantiles, not t: it slightly underestimates for small samples).
 
     ``sd`` is the standard deviation of the per-scenario differences; the answer is at least 2. A zero ``diff``
     gives ``n_required`` None and a "no detectable difference" note.
@@ -111,5 +112,5 @@ def power_note(diff: float, sd: float, n_now: int, alpha: float = 0.05, power: f
     were = "was" if n_now == 1 else "were"
     return {"n_required": n_req, "n_raw": n_raw, "n_now": n_now,
             "text": f"Detecting a mean difference of {diff:+.3f} (sd of differences {sd:.3f}) with "
-                    f"{power:.0%} power at alpha={alpha:g} needs about {n_req} scenarios; {n_now} {were} compared "
-                    f"({verdict})."}
+                    f"{power:.0%} power at alpha={alpha:g} needs about {n_req} scenarios (normal approximation); "
+                    f"{n_now} {were} compared ({verdict})."}

@@ -12,6 +12,7 @@ import pytest
 
 from analytics.judgment_reports import analyst_report, comparison_report
 from analytics.judgment_stats import (
+    MCNEMAR_UNIT,
     aggregate_judgments,
     compare,
     holm,
@@ -121,7 +122,7 @@ def test_identical_agents_are_not_significant() -> None:
     js = simulate("same", 0.6, np.random.default_rng(1))
     r = compare(js, js, scenarios())
     assert r["mean_diff"] == 0 and (r["ci_low"], r["ci_high"]) == (0.0, 0.0)
-    assert r["wilcoxon"]["p"] == 1.0 and r["mcnemar"] == {"a_only": 0, "b_only": 0, "p": 1.0}
+    assert r["wilcoxon"]["p"] == 1.0 and r["mcnemar"] == {"a_only": 0, "b_only": 0, "p": 1.0, "unit": MCNEMAR_UNIT}
     assert not r["significant"] and r["winner"] is None
     assert r["cohens_dz"] == 0.0 and r["rank_biserial"] == 0.0
     assert r["power"]["n_required"] is None and "No detectable difference" in r["power"]["text"]
@@ -190,3 +191,43 @@ def test_reports_contain_the_numbers_and_embed_images() -> None:
         assert f"{r['categories'][0]['mcnemar']['p_holm']:.3f}"[:4] in text or "<0.001" in text
     assert html.count("data:image/png;base64,") == 1
     _assert_standalone(html)
+
+
+def test_mcnemar_counts_scenarios_not_seeds() -> None:
+    """Repeating the same per-scenario outcomes over more seeds leaves McNemar unchanged (seeds are not units);
+    where seeds disagree, a scenario's outcome is its majority and a tie is a fail (hand-computed)."""
+    from analytics.judgment_stats import _paired_tests as tests
+    from analytics.judgment_stats import pair_runs
+
+    def runs(outcomes: dict[str, list[bool]], agent: str) -> list[dict[str, object]]:
+        return [{"scenario_id": s, "agent": {"name": agent, "version": "1"}, "seed": i, "score": 4 if ok else 2,
+                 "passed": ok, "rationale": "turn 1", "rubric": {}} for s, oks in outcomes.items()
+                for i, ok in enumerate(oks)]
+
+    a = {f"s{i}": [i < 2] for i in range(10)}  # a passes s0, s1
+    b = {f"s{i}": [i >= 1] for i in range(10)}  # b passes s1..s9
+    one = tests(pair_runs(runs(a, "a"), runs(b, "b")).frame, 200, 0, 0.05)["mcnemar"]
+    five = tests(pair_runs(runs({k: v * 5 for k, v in a.items()}, "a"),
+                           runs({k: v * 5 for k, v in b.items()}, "b")).frame, 200, 0, 0.05)["mcnemar"]
+    assert (one["a_only"], one["b_only"]) == (1, 8) and one == five
+    assert one["p"] == pytest.approx(2 * (1 + 9) / 2**9)  # binomial(9, 1/2): 2 * P(X <= 1) = 0.0390625
+    # seeds disagree: s0 a 2/3 -> pass, b 1/3 -> fail (a only); s1 a 1/3 -> fail, b 2/3 -> pass (b only);
+    # s2 both pass; s3 a 1/2 is a tie -> fail, b 2/2 -> pass (b only)
+    mixed_a = {"s0": [True, True, False], "s1": [False, False, True], "s2": [True, False, True], "s3": [True, False]}
+    mixed_b = {"s0": [True, False, False], "s1": [True, True, False], "s2": [True, True, True], "s3": [True, True]}
+    mc = tests(pair_runs(runs(mixed_a, "a"), runs(mixed_b, "b")).frame, 200, 0, 0.05)["mcnemar"]
+    assert (mc["a_only"], mc["b_only"]) == (1, 2) and mc["unit"] == MCNEMAR_UNIT
+    assert mc["p"] == pytest.approx(1.0)  # binomial(3, 1/2): 2 * P(X <= 1) = 1
+
+
+def test_exact_tests_match_published_values() -> None:
+    """McNemar's exact test is the two-sided binomial test on the discordant pairs; the Wilcoxon value is the
+    one SciPy's documentation prints for Darwin's Zea mays differences (Fisher's table)."""
+    from analytics.paired_stats import mcnemar_exact, wilcoxon_p
+
+    assert mcnemar_exact(1, 9) == pytest.approx(22 / 1024)  # 2 * (C(10,0) + C(10,1)) / 2^10
+    assert mcnemar_exact(2, 10) == pytest.approx(158 / 4096)  # 2 * (1 + 12 + 66) / 2^12
+    assert mcnemar_exact(0, 0) == 1.0
+    zea_mays = np.array([6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75], dtype=float)
+    assert wilcoxon_p(zea_mays) == pytest.approx(0.041259765625)
+    assert wilcoxon_p(np.array([1.0, 2, 3, 4, 5])) == pytest.approx(2 / 32)  # every sign positive: 2 * (1/2)^5
