@@ -133,6 +133,13 @@ def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_
     return [r["interaction_id"] for r in conn.execute(stmt, [*params, limit]).fetchall()]
 
 
+def data_end(conn: psycopg.Connection[DictRow], project: str = DEFAULT_PROJECT) -> str | None:
+    """The last day (YYYY-MM-DD, UTC) of ``project``'s interactions, or None when it has none."""
+    row = conn.execute("SELECT (max(timestamp_utc) AT TIME ZONE 'UTC')::date AS last FROM interactions "
+                       "WHERE project = %s", (project,)).fetchone()
+    return row["last"].isoformat() if row and row["last"] else None
+
+
 def data_version(conn: psycopg.Connection[DictRow], project: str = DEFAULT_PROJECT) -> str:
     """The version of ``project``'s stored telemetry and its vectors, with the embedder: it changes with every
     ingest, trace batch or embedding run that changes rows (one that changes nothing keeps it)."""

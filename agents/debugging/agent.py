@@ -24,6 +24,7 @@ from core.diagnosis import Diagnosis
 from core.evidence import context_message
 from core.projects import DEFAULT_PROJECT
 from core.providers import get_chat_model
+from services.telemetry import data_end, pooled
 from tools.analytics_tools import describe_cluster, project_embeddings, rank_clusters, top_failure_clusters
 from tools.ops_tools import (
     cost_report,
@@ -102,7 +103,10 @@ def run_diagnostic_agent(agent: str, history: Sequence[BaseMessage], context: di
     """Run one turn of a debugging agent on ``project``'s telemetry (inside a graph node it runs as a subgraph on
     the parent's checkpointer); returns the diagnosis, the tool calls made, the evidence and the interaction map if
     one was drawn."""
-    system = context_message(load_prompt(agent), CONTEXT_MARK, ConversationContext.model_validate(context))
+    with pooled() as conn:
+        last = data_end(conn, project)
+    system = context_message(load_prompt(agent), CONTEXT_MARK,
+                             ConversationContext.model_validate({**context, "data_end": last}))
     start: DebugState = {"messages": [system, *history], "project": project}  # type: ignore[list-item]
     out = build_debugging_agent(agent).invoke(start)
     messages: list[BaseMessage] = out["messages"]

@@ -7,6 +7,7 @@ what an agent looks at.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from ingest.schema import LEVELS
@@ -20,6 +21,8 @@ FAILURE_WORDS = {
     "toxicity": ("toxic",),
 }
 _DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+_LAST_DAYS = re.compile(r"\b(?:last|past)\s+(\d{1,3})\s+days?\b")
+_RELATIVE = ("today", "yesterday", "this week", "last week", "this month", "last month")
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|now for|for)\b", re.I)
 
 
@@ -27,8 +30,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower())
 
 
-def extract_entities(question: str) -> dict[str, Any]:
-    """Model, use case, failure type and date window mentioned in ``question`` (absent keys: not mentioned)."""
+def extract_entities(question: str, anchor: date | None = None) -> dict[str, Any]:
+    """Model, use case, failure type and date window mentioned in ``question`` (absent keys: not mentioned);
+    with ``anchor``, relative dates ("this month") become a window too (:func:`relative_window`)."""
     text = _norm(question)
     found: dict[str, Any] = {}
     models = sorted((m for m in LEVELS["model_name"] if m in text), key=len, reverse=True)
@@ -46,7 +50,41 @@ def extract_entities(question: str) -> dict[str, Any]:
     if dates:
         found["start"] = min(dates)
         found["end"] = max(dates)
+    elif anchor is not None and (window := relative_window(text, anchor)):
+        found.update(window)
     return found
+
+
+def relative_window(text: str, anchor: date) -> dict[str, str] | None:
+    """"today", "yesterday", "this/last week", "this/last month", "last N days" as an inclusive
+    ``start``/``end`` (YYYY-MM-DD) counted back from ``anchor``, with the ``window`` phrase that says so."""
+    text = _norm(text)
+    days = _LAST_DAYS.search(text)
+    phrase = days[0] if days else next((p for p in _RELATIVE if p in text), None)
+    if phrase is None:
+        return None
+    if days:
+        start, end = anchor - timedelta(days=int(days[1]) - 1), anchor
+    elif phrase in ("today", "yesterday"):
+        start = end = anchor - timedelta(days=phrase == "yesterday")
+    elif phrase.endswith("week"):
+        monday = anchor - timedelta(days=anchor.weekday())
+        start, end = (monday, anchor) if phrase.startswith("this") else (monday - timedelta(7), monday - timedelta(1))
+    else:
+        first = anchor.replace(day=1)
+        if phrase.startswith("this"):
+            start, end = first, anchor
+        else:
+            end = first - timedelta(days=1)
+            start = end.replace(day=1)
+    return {"start": start.isoformat(), "end": end.isoformat(),
+            "window": f"{phrase} = {start.isoformat()}..{end.isoformat()}"}
+
+
+def anchor_day(data_end: str | None, today: date | None = None) -> date:
+    """The day relative dates count back from: the earlier of today and the last day of the data."""
+    today = today or date.today()
+    return min(today, date.fromisoformat(data_end)) if data_end else today
 
 
 def is_follow_up(question: str) -> bool:
@@ -55,8 +93,9 @@ def is_follow_up(question: str) -> bool:
 
 
 def resolve_entities(question: str, context: dict[str, Any]) -> dict[str, Any]:
-    """Entities of this turn; a follow-up inherits the previous turn's entities and overrides what it names."""
-    current = extract_entities(question)
+    """Entities of this turn (relative dates against the context's ``data_end``, see :func:`anchor_day`); a
+    follow-up inherits the previous turn's entities and overrides what it names."""
+    current = extract_entities(question, anchor_day(context.get("data_end")))
     if is_follow_up(question):
         inherited = {k: v for k, v in (context.get("entities") or {}).items()}
         return {**inherited, **current}

@@ -16,3 +16,5 @@ class ConversationContext(BaseModel):
 
     agent: str | None = None
     entities: dict[str, Any] = Field(default_factory=dict)
+    data_end: str | None = Field(default=None, description="The last day (YYYY-MM-DD) of the project's telemetry: "
+                                 "relative dates ('this month') count back from the earlier of it and today.")

@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 
-from agents.debugging.entities import resolve_entities
+from agents.debugging.entities import anchor_day, resolve_entities
 from agents.debugging.models import ConversationContext
 from agents.registry import agents_of_kind
 from core.diagnosis import Cause, Diagnosis, Fix
@@ -171,8 +171,19 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
              f"{len(incidents)} incident(s) detected, {len(similar_ids)} similar interactions retrieved")
     gaps = ("; not available for this data: " + "; ".join(f"{m['unavailable']} ({m['reason']})" for m in missing)
             if missing else "")
+    _, context = _question_and_context(messages)
+    window = resolve_entities(question, context).get("window")
+    if window:
+        last = context.get("data_end")
+        anchor = anchor_day(last)
+        window += (f" (the data ends on {last}, so relative dates count back from it)"
+                   if last and anchor.isoformat() == last else " (counted back from today)")
+        used = any(c["args"].get("start") for m in messages if isinstance(m, AIMessage) for c in m.tool_calls)
+        if not used:
+            window += "; the tools called take no time window, so their results cover all the data"
     summary = (f"Question: {question.strip()} — strongest finding: {head} "
-               f"({found}{gaps}; offline reasoner, composed from the tool results).")
+               f"({found}{gaps}; offline reasoner, composed from the tool results)."
+               + (f" Window used: {window}." if window else ""))
     return Diagnosis(summary=summary, causes=causes, fixes=fixes, verification=verification)
 
 

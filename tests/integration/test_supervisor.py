@@ -56,6 +56,16 @@ def test_tool_regression_is_diagnosed(graph, sample_db) -> None:  # type: ignore
     assert rows and all(r["failure_type"] == "tool_error" and inc["tool"] in r["tools_used"] for r in rows)
 
 
+def test_this_month_means_the_last_month_of_the_data(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """The sample ends on 2025-04-30: "this month" is April 2025, the tools are asked for it and the answer says
+    which window it used and why."""
+    out = _ask(graph, "Why are requests failing this month?", f"t-{uuid.uuid4().hex[:6]}")
+    args = [c["args"] for c in out["answer"]["tool_calls"] if c["name"] == "failure_trends"]
+    assert args and args[0]["start"] == "2025-04-01" and args[0]["end"] == "2025-04-30"
+    summary = out["answer"]["diagnosis"]["summary"]
+    assert "this month = 2025-04-01..2025-04-30" in summary and "the data ends on 2025-04-30" in summary
+
+
 def test_follow_up_keeps_agent_and_narrows_to_the_new_model(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
     thread = f"t-{uuid.uuid4().hex[:6]}"
     first = _ask(graph, "What is the p95 latency per model this quarter?", thread)

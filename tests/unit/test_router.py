@@ -252,3 +252,23 @@ def test_cli_eval_routing_json_and_tables(router: Router, tmp_path: Path) -> Non
     bad.write_text('{"q": "x", "agent": "judge"}\n{"q": "y", "agent": "boss"}\n')
     res = runner.invoke(eval_app, ["routing", "--file", str(bad), "--json"])
     assert res.exit_code == 1 and "bad.jsonl:2" in json.loads(res.stdout)["error"]
+
+
+def test_relative_dates_count_back_from_the_end_of_the_data() -> None:
+    """'this month' on data that ends 2025-04-30 is April 2025, and the window says so; today bounds it too."""
+    from datetime import date
+
+    from agents.debugging.entities import anchor_day, extract_entities, relative_window
+
+    anchor = anchor_day("2025-04-30", today=date(2026, 12, 4))
+    assert anchor == date(2025, 4, 30)
+    month = extract_entities("What are the top failure clusters this month?", anchor)
+    assert (month["start"], month["end"], month["window"]) == ("2025-04-01", "2025-04-30",
+                                                               "this month = 2025-04-01..2025-04-30")
+    assert relative_window("errors in the last 7 days", anchor)["start"] == "2025-04-24"  # type: ignore[index]
+    assert relative_window("failures last month", anchor)["end"] == "2025-03-31"  # type: ignore[index]
+    assert relative_window("what broke this week", anchor)["start"] == "2025-04-28"  # type: ignore[index]
+    assert relative_window("today", anchor_day("2027-01-01", today=date(2026, 12, 4))) == {
+        "start": "2026-12-04", "end": "2026-12-04", "window": "today = 2026-12-04..2026-12-04"}
+    assert "start" not in extract_entities("this month", None)  # no anchor: no guess
+    assert extract_entities("from 2025-03-01 to 2025-03-09 this month", anchor)["start"] == "2025-03-01"
