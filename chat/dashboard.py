@@ -1,4 +1,5 @@
-"""The ``/dashboard`` view: failures over time, latency per model, top clusters and the interaction map.
+"""The ``/dashboard`` view: failures over time, latency per model, top clusters and the interaction maps (PCA and
+UMAP, coloured by failure type, hovering shows the interaction id and its prompt).
 
 Figures come from :mod:`analytics` chart specs rendered with plotly. Clusters and map coordinates come from the
 latest persisted analytics run (``services.analytics_store``: profiles, cluster per interaction, UMAP or PCA
@@ -42,13 +43,13 @@ class Dashboard:
 
 @dataclass
 class Clusters:
-    """Ranked cluster profiles and, for the map, each interaction's cluster and 2-d position."""
+    """Ranked cluster profiles and, for the maps, each interaction's cluster and 2-d positions by projection."""
 
     ranked: list[Any]
     profiles: list[Any]
     ids: list[str]
     labels: np.ndarray
-    coords: np.ndarray | None
+    maps: dict[str, np.ndarray]  # "PCA" / "UMAP" -> (n, 2) coordinates aligned with ids
     source: str
 
 
@@ -68,12 +69,12 @@ def _persisted(conn: psycopg.Connection[DictRow], project: str) -> Clusters | No
     if run is None or not profiles:
         return None
     points = run_points(conn, run["run_id"], sample=MAP_POINTS)
-    kind = "umap" if points and all(p["x_umap"] is not None for p in points) else "pca"
-    coords = np.array([[p[f"x_{kind}"], p[f"y_{kind}"]] for p in points], dtype=np.float32).reshape(-1, 2)
+    kinds = [k for k in ("pca", "umap") if points and all(p[f"x_{k}"] is not None for p in points)]
+    maps = {k.upper(): np.array([[p[f"x_{k}"], p[f"y_{k}"]] for p in points], dtype=np.float32) for k in kinds}
     when = str(run.get("created_at", ""))[:16]
     return Clusters(rank_clusters(profiles, top=10), profiles, [p["interaction_id"] for p in points],
-                    np.array([p["cluster_id"] for p in points], dtype=np.int64), coords if len(points) else None,
-                    f"analytics run {run['run_id']} of {when}, {run['method']}, {kind.upper()} map")
+                    np.array([p["cluster_id"] for p in points], dtype=np.int64), maps,
+                    f"analytics run {run['run_id']} of {when}, {run['method']}, {' and '.join(maps)} maps")
 
 
 def _computed(conn: psycopg.Connection[DictRow], df: pd.DataFrame) -> Clusters:
@@ -89,8 +90,9 @@ def _computed(conn: psycopg.Connection[DictRow], df: pd.DataFrame) -> Clusters:
     result = kmeans_auto(X, k_range=(6, 16), sample=2000, seed=0)
     profiles = describe_clusters(df, X, result.labels, n_exemplars=1)
     coords = pca_reduce(X, n_components=2, sample=5000, seed=0).coords
-    return Clusters(rank_clusters(profiles, top=10), profiles, ids, result.labels, coords,
-                    f"computed now: k-means, k={result.k}, PCA map; an analytics run would be reused")
+    return Clusters(rank_clusters(profiles, top=10), profiles, ids, result.labels, {"PCA": coords},
+                    "computed now: k-means, PCA map (`opsgraph analytics run` adds UMAP); an analytics run would "
+                    "be reused")
 
 
 def _overview(df: pd.DataFrame, overall: dict[str, Any], clusters: Clusters | None) -> str:
@@ -117,17 +119,20 @@ def _overview(df: pd.DataFrame, overall: dict[str, Any], clusters: Clusters | No
     return "\n".join(lines)
 
 
-def _map(df: pd.DataFrame, clusters: Clusters) -> go.Figure | None:
+def _maps(df: pd.DataFrame, clusters: Clusters) -> list[tuple[str, go.Figure]]:
+    """One map per projection the run has, coloured by failure type; hover: interaction id, cluster, prompt."""
     from analytics.charts import map_chart, to_plotly
 
-    if clusters.coords is None or not len(clusters.ids):
-        return None
-    names = {p.cluster_id: f"c{p.cluster_id}: {str(p.label).split(' | ')[0]}"[:40] for p in clusters.profiles}
-    prompts = df.set_index("interaction_id")["prompt_text"].reindex(clusters.ids).fillna("").astype(str)
-    spec = map_chart(clusters.coords, [names.get(int(c), f"c{c}") for c in clusters.labels], "cluster",
-                     prompts.str.slice(0, HOVER_CHARS).tolist(), max_points=MAP_POINTS,
-                     title="Interaction map by cluster")
-    return to_plotly(spec)
+    if not len(clusters.ids):
+        return []
+    rows = df.set_index("interaction_id").reindex(clusters.ids)
+    prompts = rows["prompt_text"].fillna("").astype(str).str.slice(0, HOVER_CHARS)
+    hover = [f"{i} (c{c}): {p}" for i, c, p in zip(clusters.ids, clusters.labels, prompts, strict=True)]
+    types = rows["failure_type"].fillna("unknown").astype(str).tolist()
+    return [(f"Interaction map ({kind})", to_plotly(map_chart(coords, types, "failure type", hover,
+                                                               max_points=MAP_POINTS,
+                                                               title=f"Interaction map ({kind}) by failure type")))
+            for kind, coords in clusters.maps.items()]
 
 
 def _compute(project: str) -> Dashboard:
@@ -159,8 +164,9 @@ def _compute(project: str) -> Dashboard:
         figures.append(("Latency per model", to_plotly(latency_chart(df))))
     if clusters is not None and clusters.ranked:
         figures.append(("Top clusters", to_plotly(priority_chart(clusters.ranked, clusters.profiles, top=10))))
-        if (fig := _map(df, clusters)) is not None:
-            figures.append(("Interaction map", fig))
+        figures += _maps(df, clusters)
+        if "UMAP" not in clusters.maps:
+            notes.append("No UMAP map for this run: `opsgraph analytics run` computes one (tool runs use PCA only).")
     return Dashboard(_overview(df, trends.overall, clusters), figures, notes)
 
 

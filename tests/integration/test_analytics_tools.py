@@ -122,3 +122,21 @@ def test_top_clusters_reuse_a_run_per_data_version(sample_db, database) -> None:
         assert data_version(conn) != before and data_version(conn).startswith("default:")
     second = top_failure_clusters.invoke({"top": 3})["run_id"]
     assert second != first and top_failure_clusters.invoke({"top": 3})["run_id"] == second
+
+
+def test_dashboard_draws_both_maps_by_failure_type(sample_db) -> None:  # type: ignore[no-untyped-def]
+    """With a run that has PCA and UMAP coordinates, the dashboard draws both maps, coloured by failure type,
+    and hovering names the interaction and its prompt."""
+    from chat.dashboard import build_dashboard
+    from tools.analytics_tools import project_embeddings, top_failure_clusters
+
+    run = top_failure_clusters.invoke({"top": 3})["run_id"]
+    project_embeddings.invoke({"method": "umap", "run_id": run, "sample": 10})  # stores UMAP for the run
+    board = build_dashboard()
+    figures = dict(board.figures)
+    assert {"Interaction map (PCA)", "Interaction map (UMAP)"} <= set(figures)
+    for name in ("Interaction map (PCA)", "Interaction map (UMAP)"):
+        traces = figures[name].data
+        assert {t.name for t in traces} >= {"none"} and len(traces) >= 3  # one trace per failure type
+        hover = traces[0].text[0]
+        assert hover.startswith("INT") and "(c" in hover and ": " in hover
