@@ -153,3 +153,10 @@ def test_a_folder_with_only_a_minimum_contract_file(fresh_database: str, tmp_pat
     board = build_dashboard()
     assert {name for name, _ in board.figures} == {"Failures over time"}
     assert any("latency" in n for n in board.notes) and any("request_text" in n for n in board.notes)
+    from langchain_core.messages import HumanMessage
+
+    from agents.debugging.agent import run_diagnostic_agent
+
+    out = run_diagnostic_agent("performance", [HumanMessage("Which model is slowest and what does it cost?")], {})
+    summary = out["diagnosis"].summary
+    assert "not available for this data: latency" in summary and "cost" in summary.split("not available")[1]
