@@ -12,7 +12,8 @@ def bump_version(conn: psycopg.Connection[DictRow], project: str) -> None:
                  "SET version = telemetry_versions.version + 1, changed_at = now()", (project,))
 
 
-def current_version(conn: psycopg.Connection[DictRow], project: str) -> int:
-    """``project``'s telemetry version (0 before its first rows)."""
-    row = conn.execute("SELECT version FROM telemetry_versions WHERE project = %s", (project,)).fetchone()
-    return int(row["version"]) if row else 0
+def current_version(conn: psycopg.Connection[DictRow], project: str) -> str:
+    """``project``'s telemetry version: the counter and the time of its last change ("0" before its first rows),
+    so two databases never share a version."""
+    row = conn.execute("SELECT version, changed_at FROM telemetry_versions WHERE project = %s", (project,)).fetchone()
+    return f"{row['version']}@{row['changed_at'].isoformat()}" if row else "0"

@@ -84,7 +84,7 @@ def test_pipeline_end_to_end_champion_and_rollback(sample_db) -> None:  # type: 
 
     project = f"p-{uuid.uuid4().hex[:6]}"
     name = f"agent-{project}"
-    base = ["pipeline", "run", "--project", project, "--approve", "auto", "--scenarios", "6", "--seeds", "0,1",
+    base = ["pipeline", "run", "--project", project, "--approve", "auto", "--scenarios", "12", "--seeds", "0,1",
             "--registered-name", name, "--json"]
     first = _cli(*base)
     assert first["comparison"] == {"winner": "b", "significant": True}  # v2 beats v1 on its documented fixes
