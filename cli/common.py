@@ -28,10 +28,11 @@ def fail(message: str, code: int = 1, as_json: bool = False) -> NoReturn:
 
 class LineProgress:
     """Progress as timestamped lines, for output that is not a terminal (a CI log, a pipe): one line per phase
-    at most every ``every`` seconds, and when a phase completes, e.g.
+    at most every ``every`` seconds (an embedding batch takes about 5 s, so lines come every 5-10 s), and when a
+    phase completes, e.g.
     ``[12:03:44] embed: 3,072 / 9,000 (34/s, eta 2m54s)``."""
 
-    def __init__(self, out: Console, every: float = 10.0) -> None:
+    def __init__(self, out: Console, every: float = 5.0) -> None:
         self.out, self.every = out, every
         self._state: dict[str, list[float]] = {}  # phase -> [done, total, started, last printed]
 

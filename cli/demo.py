@@ -90,5 +90,5 @@ def _analytics() -> str:
 
     out = get_settings().artifacts_dir / "analytics" / "demo"
     run_cmd(out=out, method="kmeans", k="auto", strategy="mixed", umap=True, max_rows=None, failure_weight=None,
-            answer_key=None, as_json=False)
+            answer_key=None, as_json=False, project="default")
     return f"report: {out / 'report.html'}"
