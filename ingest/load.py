@@ -150,8 +150,10 @@ class TableLoader:
     """
 
     def __init__(self, conn: psycopg.Connection[DictRow], spec: TableSpec,
-                 checked_fks: frozenset[str] = frozenset(), *, add_parents: bool = False) -> None:
+                 checked_fks: frozenset[str] = frozenset(), *, add_parents: bool = False,
+                 count_other_projects: bool = True) -> None:
         self.conn, self.spec, self.checked, self.add_parents = conn, spec, checked_fks, add_parents
+        self.count_other_projects = count_other_projects
         self.rows = 0
         self.counts = UpsertCounts()
         self._tx: Any = None
@@ -226,7 +228,7 @@ class TableLoader:
         new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in non_key)
         same = sql.SQL("t.project = EXCLUDED.project AND ") if "project" in cols else sql.SQL("")
         elsewhere = 0
-        if "project" in cols:  # a key of another project is never overwritten (a key decides only its own rows)
+        if "project" in cols and self.count_other_projects:  # such a key is never overwritten (see ``same``)
             hit = self.conn.execute(sql.SQL("SELECT count(*) AS n FROM {} s JOIN {} t USING ({}) WHERE t.project "
                                             "<> s.project").format(self._stage, sql.Identifier(self.spec.name),
                                                                     sql.Identifier(self.spec.primary_key))).fetchone()

@@ -31,6 +31,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ingest.otlp.spans import STATUS_ERROR, SpanRecord
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -75,8 +77,8 @@ def _texts_of_messages(value: Any, roles: set[str] | None) -> str:
     """Text parts of GenAI JSON messages (a JSON string or a list), optionally of some roles only."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = orjson.loads(value)  # orjson: the messages of every span are parsed on the request path
+        except orjson.JSONDecodeError:
             return value
     if isinstance(value, dict):
         value = [value]
@@ -272,7 +274,7 @@ def map_spans(spans: list[SpanRecord]) -> MappedSpans:
             "latency_timeout_flag": "True" if ftype == "latency_timeout" else "False",
             "tool_calls_count": str(len(used)), "tools_used": "|".join(names) if names else "none",
             "request_text": prompt_text(s)[:TEXT_CHARS], "response_text_snippet": completion_text(s)[:TEXT_CHARS],
-            "extra": json.dumps(extra, ensure_ascii=False, default=str),
+            "extra": orjson.dumps(extra, default=str).decode(),
         }  # fmt: skip
         out.rows.append(row)
         out.spans.append(s)

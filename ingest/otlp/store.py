@@ -104,7 +104,8 @@ def store_spans(conn: psycopg.Connection[DictRow], spans: list[SpanRecord], *, p
         result.interactions = res.rows_loaded
     with conn.transaction():
         if chunks:
-            with TableLoader(conn, TABLES["interactions"], add_parents=True) as loader:
+            # other projects' ids were quarantined above; the upsert's project guard covers a race
+            with TableLoader(conn, TABLES["interactions"], add_parents=True, count_other_projects=False) as loader:
                 for chunk in chunks:
                     loader.add(chunk)
                 counts = loader.finish()
