@@ -12,11 +12,13 @@ from agents.dataset_builder import offline as dataset_builder
 from agents.debugging import offline as debugging
 from agents.feedback import offline as feedback
 from agents.judge import offline as judge
+from agents.lifecycle_chat import offline as lifecycle_chat
 from agents.simulator import offline as simulator
 from agents.targets import offline as targets
 from services import cluster_naming_offline as analytics_run
 
-_MODULES = (debugging, dataset_builder, simulator, judge, analyst, comparator, feedback, targets, analytics_run)
+_MODULES = (debugging, dataset_builder, simulator, judge, analyst, comparator, feedback, targets, analytics_run,
+            lifecycle_chat)
 
 
 def register_offline_handlers() -> None:

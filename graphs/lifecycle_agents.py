@@ -1,28 +1,38 @@
-"""The six lifecycle agents as nodes of the supervisor, in the person's own thread.
+"""The six lifecycle agents in the person's own thread: each is a model <-> ``ToolNode`` loop, run as a subgraph.
 
-Each node reads the request, does its stage's work with the same stage functions as the batch lifecycle
-(:mod:`graphs.lifecycle_stages`, :mod:`graphs.lifecycle_deploy`) on the thread's state, and answers. Work that ends
-a stage (a created dataset, a simulation, judgments, the analyst's report, a comparison, a feedback report) stops
-at that stage's gate, the same ``interrupt()`` gate as the batch lifecycle (:func:`graphs.gates.make_gate`), until
-a person decides. The dataset builder first works out the dataset with the person over several turns.
+The agent's model reads the thread's lifecycle state (:class:`agents.lifecycle_chat.models.LifecycleTurn`) and the
+conversation, and calls its tools (:mod:`graphs.lifecycle_tools`), which do the stage's work with the batch
+lifecycle's own stage functions on the thread's state. Every model call and tool round is a checkpointed step.
+Work that ends a stage (a created dataset, a simulation, judgments, the analyst's report, a comparison, a feedback
+report) stops at that stage's gate, the same ``interrupt()`` gate as the batch lifecycle
+(:func:`graphs.gates.make_gate`), until a person decides. Offline, the planners of :mod:`agents.lifecycle_chat`
+choose the tools from the person's words; a hosted model chooses them itself.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Annotated, Any, Literal, TypedDict
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from core.contracts import Dataset, FailureCluster
-from core.lifecycle_config import LifecycleConfig, agent_ref
+from agents.lifecycle_chat import PROMPT
+from agents.lifecycle_chat.models import LifecycleTurn
+from agents.lifecycle_chat.offline import model_key
+from agents.prompts import load_prompt
+from core.evidence import context_message
+from core.lifecycle_config import LifecycleConfig
 from core.projects import DEFAULT_PROJECT, project_named
+from core.providers import get_chat_model
 from graphs import gates as g
-from graphs.lifecycle_deploy import feedback_stage
-from graphs.lifecycle_stages import analyze_stage, build_dataset_stage, compare_stage, judge_stage, simulate_stage
-from graphs.state import SupervisorState, lifecycle_config
+from graphs.lifecycle_tools import TOOLS, target_label
+from graphs.state import SupervisorState, lifecycle_config, merge_dicts
 
 # stage -> (gate summary, next stage, MLflow runs the gate cites)
 GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
@@ -35,226 +45,117 @@ GATES: dict[str, tuple[Callable[..., g.Summary], str, tuple[str, ...]]] = {
 }
 NEXT_AGENT = {"dataset": "simulator", "simulation": "judge", "judging": "analyst", "analytics": "comparator",
               "feedback": "dataset_builder"}  # an approved comparison goes on to the gated rollout instead
-_TARGET = re.compile(r"\b([a-z][a-z0-9_-]*)\s*(?:@|\s)\s*(v\d+)\b", re.I)
-_VERSION = re.compile(r"\b(v\d+)\b", re.I)
-_COUNT = re.compile(r"\b(\d{1,3})\s+scenarios?\b", re.I)
-_NEW = re.compile(r"\b(build|create|make|generate|start|new)\b.*\b(dataset|eval(uation)? set|scenarios)\b", re.I)
-_ACCEPT = re.compile(r"^\W*(ok(ay)?|yes|yep|sure|fine|great|good|perfect|go ahead|ship it|done|approve[ds]?|"
-                     r"looks? (good|fine|great)|that'?s (good|fine|it)|create (it|the dataset)|save (it|the dataset)"
-                     r"|use (it|this))\b", re.I)
-_REPORT = re.compile(r"\b(write|log|save|produce|make)\b.*\breport\b", re.I)
-_FROM_CLUSTER = re.compile(r"\b(?:(top|first|worst)\s+(?:failure\s+|failing\s+)?cluster|cluster\s+(\d+))"
-                           r"(?:\s+of\s+run\s+([A-Za-z0-9_-]+))?", re.I)
+MAX_TOOL_ROUNDS = 3
+HISTORY = 6  # earlier human and agent messages the model sees
+CONTEXT_MARK = "Lifecycle state of this thread (JSON): "
+_WORK = ("dataset", "traces", "judgments", "analysis", "comparison", "feedback")
 
 
-def _cluster_seed(question: str) -> tuple[FailureCluster | None, str]:
-    """The failure cluster a request names ("from cluster 12", "from the top cluster", "... of run R") as a
-    dataset seed, and how it was found (or why not)."""
-    from services.analytics_store import get_run
-    from services.telemetry import pooled
+class LifecycleAgentState(TypedDict, total=False):
+    """The private state of one lifecycle agent's turn: its messages, the thread it works on, what its tools
+    changed (for the thread) and extras for the chat."""
 
-    m = _FROM_CLUSTER.search(question)
-    if m is None:
-        return None, ""
-    with pooled() as conn:
-        run = get_run(conn, m[3])
-    if run is None:
-        return None, f"there is no analytics run{f' {m[3]}' if m[3] else ''} yet (ask for the top failure clusters)"
-    profiles = {p["cluster_id"]: p for p in run["params"]["profiles"]}
-    ranked = [c["cluster_id"] for c in run["metadata"]["clusters"] if profiles[c["cluster_id"]]["n_failures"]]
-    cluster_id = int(m[2]) if m[2] else (ranked[0] if ranked else -1)
-    if cluster_id not in profiles:
-        return None, f"cluster {cluster_id} is not in run {run['run_id']} (clusters: {sorted(profiles)})"
-    p = profiles[cluster_id]
-    texts = [e["text"] for e in (p.get("failing_exemplars") or p.get("exemplars") or [])][:3]
-    seed = FailureCluster(label=str(p["label"]), failure_type=str(p.get("dominant_failure_type") or "unknown"),
-                          exemplars=texts)
-    return seed, f"cluster {cluster_id} of run {run['run_id']} ('{p['label']}', {p['n_failures']} failures)"
+    messages: Annotated[list[AnyMessage], add_messages]
+    rounds: int
+    thread: dict[str, Any]  # the thread's state at the start of the turn (without its messages)
+    update: Annotated[dict[str, Any], merge_dicts]  # what the tools changed
+    reply: Annotated[dict[str, Any], merge_dicts]  # extras for the chat (a chart)
 
 
-def _question(state: SupervisorState) -> str:
-    return next((m.text for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)), "")
+@cache
+def build_lifecycle_agent(agent: str) -> CompiledStateGraph[LifecycleAgentState, LifecycleConfig,
+                                                             LifecycleAgentState, LifecycleAgentState]:
+    """The lifecycle agent ``agent`` as a graph: model <-> ``ToolNode`` for at most ``MAX_TOOL_ROUNDS`` rounds;
+    the model's last message is the reply."""
+    tools = TOOLS[agent]
 
+    def call_model(state: LifecycleAgentState) -> dict[str, Any]:
+        """Ask the model for its next tool calls, or its reply from the results."""
+        model = get_chat_model(agent=model_key(agent))
+        bound = model.bind_tools(tools) if state.get("rounds", 0) < MAX_TOOL_ROUNDS else model
+        return {"messages": [bound.invoke(state["messages"])], "rounds": state.get("rounds", 0) + 1}
 
-def _targets(question: str, config: LifecycleConfig) -> list[dict[str, str]]:
-    """Agents named in the request ("support v2", "support@v1", or a bare "v1" of the default agent)."""
-    from agents.targets import list_targets
+    def route_after_model(state: LifecycleAgentState) -> Literal["tools", "__end__"]:
+        """Run the requested tools, or end the turn with the model's reply."""
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
 
-    known = {r.name for r in list_targets()}
-    found = [{"name": m[1].lower(), "version": m[2].lower()} for m in _TARGET.finditer(question)
-             if m[1].lower() in known]
-    if not found:
-        name = agent_ref(config.candidate)["name"]
-        found = [{"name": name, "version": v.lower()} for v in _VERSION.findall(question)]
-    return list({f"{t['name']}@{t['version']}": t for t in found}.values())
+    graph = StateGraph(LifecycleAgentState, context_schema=LifecycleConfig)
+    graph.add_node("call_model", call_model)
+    graph.add_node("tools", ToolNode(tools))
+    graph.add_edge(START, "call_model")
+    graph.add_conditional_edges("call_model", route_after_model, ["tools", END])
+    graph.add_edge("tools", "call_model")
+    return graph.compile(name=f"{agent}_agent")
 
 
 def _run_state(state: SupervisorState, config: LifecycleConfig) -> dict[str, Any]:
     """The project and the run's values this thread holds, defaults filled in (the thread keeps them)."""
-    question = _question(state)
+    question = next((m.text for m in reversed(state.get("messages", [])) if isinstance(m, HumanMessage)), "")
     named = project_named(question)
     base = {**config.run_inputs(), **{k: v for k, v in state.items() if k in config.run_inputs() and v}}
     return {**base, "project_id": named or state.get("project_id") or DEFAULT_PROJECT,
             "gate_seq": state.get("gate_seq", 0), "lap": state.get("lap") or 1}
 
 
-def _answer(agent: str, text: str, update: dict[str, Any], gate: str | None = None,
-            **extra: Any) -> dict[str, Any]:
-    if gate:  # the thread will wait at a gate: list it with the other gated threads of its project
-        from langgraph.config import get_config
+def _turn(agent: str, thread: dict[str, Any]) -> LifecycleTurn:
+    from agents.targets import list_targets
 
-        from graphs.projects import ensure_project
-        from graphs.threads import register_thread
-
-        cand = update.get("candidate") or {}
-        ensure_project(update["project_id"], f"{cand.get('name')}@{cand.get('version')}" if cand else None)
-        thread = get_config().get("configurable", {}).get("thread_id")
-        if thread:
-            register_thread(str(thread), update["project_id"], "conversation")
-    return {**update, "pending_gate": gate, "context": {"agent": agent},
-            "answer": {"agent": agent, "kind": "lifecycle", "text": text, **extra},
-            "messages": [AIMessage(content=text, name=agent)]}
+    draft = thread.get("dataset_draft")
+    return LifecycleTurn(agent=agent, project=thread["project_id"], candidate=target_label(thread["candidate"]),
+                         baseline=target_label(thread["baseline"]), known_targets=[r.id for r in list_targets()],
+                         draft_scenarios=len(draft["scenarios"]) if draft else None,
+                         done=[k for k in _WORK if thread.get(k)])
 
 
-def _missing(agent: str, what: str, ask: str, update: dict[str, Any]) -> dict[str, Any]:
-    project = update["project_id"]
-    return _answer(agent, f"There is no {what} in project `{project}` yet: {ask}.", update)
+def _history(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The conversation as the agent's model sees it: human messages and agents' replies (not their tool calls)."""
+    said: list[BaseMessage] = [m for m in messages if isinstance(m, HumanMessage)
+                               or (isinstance(m, AIMessage) and not m.tool_calls)]
+    return said[-HISTORY:]
 
 
-def _dataset_table(ds: Dataset, limit: int = 15) -> str:
-    rows = [f"| {i} | `{s.id}` | {s.category} | {s.difficulty} | {s.persona[:60]} |"
-            for i, s in enumerate(ds.scenarios[:limit], 1)]
-    more = f"\n\n…and {len(ds.scenarios) - limit} more." if len(ds.scenarios) > limit else ""
-    return "| # | id | category | difficulty | persona |\n|---|---|---|---|---|\n" + "\n".join(rows) + more
+def _register_gated_thread(update: dict[str, Any]) -> None:
+    """The thread will wait at a gate: list it with the other gated threads of its project."""
+    from langgraph.config import get_config
+
+    from graphs.projects import ensure_project
+    from graphs.threads import register_thread
+
+    cand = update.get("candidate") or {}
+    ensure_project(update["project_id"], target_label(cand) if cand else None)
+    thread = get_config().get("configurable", {}).get("thread_id")
+    if thread:
+        register_thread(str(thread), update["project_id"], "conversation")
 
 
-def _validation_line(ds: Dataset) -> str:
-    v = ds.validation
-    if v is None:
-        return "not validated"
-    return (f"quality score {v.score:.2f} ({'passes' if v.passed else 'below'} the {v.threshold:.2f} threshold), "
-            f"{len(v.near_duplicates)} near-duplicate pair(s)")
-
-
-def talk_to_dataset_builder(state: SupervisorState, runtime: Runtime[LifecycleConfig] | None = None
-                            ) -> dict[str, Any]:
-    """The dataset builder: proposes a dataset for the target, takes edits over several turns, and creates it
-    (then the dataset gate) when the person agrees."""
-    from agents.dataset_builder.agent import RevisionNotUnderstood, build_dataset, revise_dataset
-    from agents.targets import get_target
-
-    config = lifecycle_config(runtime)
-    question = _question(state)
-    update = _run_state(state, config)
-    if targets := _targets(question, config):
-        update["candidate"] = targets[0]
-    draft = state.get("dataset_draft")
-    if draft and _ACCEPT.search(question):
-        done = build_dataset_stage({**state, **update})  # type: ignore[typeddict-item]
-        ds = Dataset.model_validate(done["dataset"])
-        text = (f"Created dataset **{ds.name} v{ds.version}** ({len(ds.scenarios)} scenarios; {_validation_line(ds)}), "
-                f"logged as MLflow run `{done['runs']['dataset']}` in project `{update['project_id']}`. "
-                "It waits for approval at the dataset gate.")
-        return _answer("dataset_builder", text, {**update, **done}, gate="dataset")
-    if draft and not _NEW.search(question):
-        try:
-            ds = revise_dataset(Dataset.model_validate(draft), question)
-        except RevisionNotUnderstood as exc:
-            text = (f"I could not read a change to the dataset from that ({exc}). Try, for example: \"add 3 hard "
-                    "scenarios about refunds\", \"remove scenario 2\", \"make #4 hard\", \"change the persona of "
-                    "scenario 1 to ...\", \"merge billing_disputes into refunds\", \"more angry personas\"; or "
-                    "say \"looks good\" to create it.")
-            return _answer("dataset_builder", text, update)
-        text = (f"Revised the draft to version {ds.version}: {len(ds.scenarios)} scenarios; {_validation_line(ds)}."
-                f"\n\n{_dataset_table(ds)}\n\nMore edits, or \"looks good\" to create it.")
-        return _answer("dataset_builder", text, {**update, "dataset_draft": ds.model_dump(mode="json")})
-    count = _COUNT.search(question)
-    n = int(count[1]) if count else update["n_scenarios"]
-    seed, found = _cluster_seed(question)
-    if found and seed is None:
-        return _answer("dataset_builder", f"I cannot seed the dataset from that: {found}.", update)
-    target = get_target(**update["candidate"])
-    ds = build_dataset(target, n=n, failure_clusters=[seed] if seed else None)
-    meta = target.metadata
-    source = f" and failure {found}" if seed else ""
-    text = (f"Proposed **{ds.name}** for `{meta.name}@{meta.version}` from its metadata ({meta.description[:160]})"
-            f"{source}: "
-            f"{len(ds.scenarios)} scenarios in {len({s.category for s in ds.scenarios})} categories; "
-            f"{_validation_line(ds)}.\n\n{_dataset_table(ds)}\n\nTell me what to change (add, remove or edit a "
-            "scenario by number, drop or merge categories, restyle personas), or say \"looks good\" to create it.")
-    return _answer("dataset_builder", text, {**update, "n_scenarios": n, "dataset_draft": ds.model_dump(mode="json")})
-
-
-def _stage_node(agent: str, stage: str, needs: tuple[str, str, str],
-                run: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """A lifecycle agent that runs one stage on the thread's state, then stops at that stage's gate."""
-    key, what, ask = needs
+def lifecycle_node(agent: str) -> Callable[..., dict[str, Any]]:
+    """The supervisor's node for lifecycle agent ``agent``: runs the agent's tool loop on this thread's state and
+    answers with its reply; when a tool reached a stage's end, the thread goes on to that stage's gate."""
 
     def talk(state: SupervisorState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
         config = lifecycle_config(runtime)
         update = _run_state(state, config)
-        targets = _targets(_question(state), config)
-        if targets and agent == "simulator":
-            update["candidate"] = targets[0]
-            if len(targets) > 1:
-                update["baseline"] = targets[1]
-        if key not in {**state, **update}:
-            return _missing(agent, what, ask, update)
-        done = run({**state, **update}, runtime)
-        text, _metrics = GATES[stage][0]({**state, **update, **done})
-        runs = ", ".join(f"`{k}`: `{v}`" for k, v in (done.get("runs") or {}).items())
-        if stage == "feedback":
-            text += ("\n\nThese are fleet-wide figures: telemetry rows do not carry the agent version that served "
-                     "them yet, so the champion's own traffic cannot be told apart.")
-        return _answer(agent, f"{text}\n\nMLflow runs: {runs or 'none'}. It waits for approval at the {stage} gate.",
-                       {**update, **done}, gate=stage)
+        thread = {**{k: v for k, v in state.items() if k != "messages"}, **update}
+        system = context_message(load_prompt(PROMPT), CONTEXT_MARK, _turn(agent, thread))
+        start: LifecycleAgentState = {"messages": [system, *_history(state.get("messages", []))],  # type: ignore[list-item]
+                                      "thread": thread}
+        out = build_lifecycle_agent(agent).invoke(start, context=config)
+        changed = dict(out.get("update") or {})
+        gate = changed.pop("pending_gate", None)
+        update = {**update, **changed}
+        if gate:
+            _register_gated_thread(update)
+        text = out["messages"][-1].text
+        return {**update, "pending_gate": gate, "context": {"agent": agent},
+                "answer": {"agent": agent, "kind": "lifecycle", "text": text, **(out.get("reply") or {})},
+                "messages": [AIMessage(content=text, name=agent)]}
     talk.__name__ = f"talk_to_{agent}"
-    talk.__doc__ = f"The {agent} in the conversation: runs the {stage} stage, then waits at its gate."
+    talk.__doc__ = f"The {agent} in the conversation: its tool loop on the thread's state, then its gate if reached."
     return talk
 
 
-def talk_to_analyst(state: SupervisorState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
-    """The analyst: writes the report on the judgments (then the analytics gate), and answers follow-up
-    questions about it."""
-    from agents.analyst.agent import AnalystReport, answer_followup
-
-    update = _run_state(state, lifecycle_config(runtime))
-    question = _question(state)
-    if "judgments" not in state:
-        return _missing("analyst", "judged conversation", "ask the judge to judge a simulation first", update)
-    group = next((g for g in ("persona", "difficulty") if g in question.lower()), "category")
-    if state.get("analysis") and not _REPORT.search(question):
-        report = AnalystReport.model_validate({**state["analysis"], "html": ""})
-        return _answer("analyst", answer_followup(report, question), update,
-                       chart=_pass_rates(state["analysis"], group))
-    done = analyze_stage({**state, **update})  # type: ignore[typeddict-item]
-    text = ("\n".join(f"- {f}" for f in done["analysis"]["key_findings"]) + "\n\n"
-            + done["analysis"]["production_expectation"]
-            + f"\n\nReport logged as MLflow run `{done['runs']['analytics']}`. Ask me about a category, persona or "
-            "difficulty, or approve the analytics gate to compare.")
-    return _answer("analyst", text, {**update, **done}, gate="analytics", chart=_pass_rates(done["analysis"], group))
-
-
-def _pass_rates(analysis: dict[str, Any], group: str) -> dict[str, Any]:
-    """The pass rate by ``group`` with its CI, for the chat to draw."""
-    rows = analysis["aggregates"]["breakdown"].get(group, [])
-    return {"kind": "pass_rates", "group": group, "agent": analysis.get("agent_id", ""),
-            "rows": [{k: r[k] for k in ("value", "n", "pass_rate", "ci_low", "ci_high")} for r in rows]}
-
-
-NODES: dict[str, Callable[..., dict[str, Any]]] = {
-    "dataset_builder": talk_to_dataset_builder,
-    "simulator": _stage_node("simulator", "simulation", ("dataset", "created dataset",
-                                                         "ask the dataset builder to build one and approve it"),
-                             simulate_stage),
-    "judge": _stage_node("judge", "judging", ("traces", "simulation", "ask the simulator to run one first"),
-                         lambda state, _runtime: judge_stage(state)),
-    "analyst": talk_to_analyst,
-    "comparator": _stage_node("comparator", "comparison", ("judgments", "judged simulation",
-                                                           "ask the judge to judge a simulation first"),
-                               lambda state, _runtime: compare_stage(state)),
-    "feedback": _stage_node("feedback", "feedback", ("project_id", "project", "name one"), feedback_stage),
-}
+NODES: dict[str, Callable[..., dict[str, Any]]] = {agent: lifecycle_node(agent) for agent in TOOLS}
 
 
 def make_gate_node(stage: str) -> Callable[..., dict[str, Any]]:

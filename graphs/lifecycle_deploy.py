@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-
 from core.contracts import SimulationTrace
-from core.lifecycle_config import LifecycleConfig
-from graphs.state import LifecycleState, lifecycle_config
+from graphs.state import LifecycleState, StageRuntime, lifecycle_config
 
 
 def step_metrics(state: LifecycleState) -> dict[str, float]:
@@ -25,10 +22,10 @@ def step_metrics(state: LifecycleState) -> dict[str, float]:
 
 def deploy_stage(state: LifecycleState) -> dict[str, Any]:
     """Deployment: register the candidate (full config, loadable pyfunc) and mark it challenger; plan the rollout."""
-    from agents.targets import get_target
+    from agents.targets import target_from_ref
     from services.model_registry import CHALLENGER, RolloutPlan, champion, register_agent, set_alias
 
-    meta = get_target(**state["candidate"]).metadata
+    meta = target_from_ref(state["candidate"]).metadata
     config = {"name": meta.name, "version": meta.version, "system_prompt": meta.system_prompt, "model": meta.model,
               "tools": meta.tools, "description": meta.description}
     name = state["registered_name"]
@@ -67,7 +64,7 @@ def rollout_step(state: LifecycleState) -> dict[str, Any]:
     return {"deployment": dep, "instruction": ""}
 
 
-def feedback_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
+def feedback_stage(state: LifecycleState, runtime: StageRuntime = None) -> dict[str, Any]:
     """Feedback: production feedback from the telemetry in the latest window vs the period before; themes and
     proposed scenarios for the next dataset."""
     import datetime as dt

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.config import get_config
-from langgraph.runtime import Runtime
 
 from core.contracts import Dataset, FeedbackTheme, Judgment, SimulationTrace
-from core.lifecycle_config import LifecycleConfig
 from core.settings import get_settings
-from graphs.state import LifecycleState, lifecycle_config
+from graphs.state import LifecycleState, StageRuntime, lifecycle_config
 
 ROLES = ("candidate", "baseline")
 
@@ -38,9 +36,9 @@ def _dataset(state: LifecycleState) -> Dataset:
 def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
     """Dataset: propose (or revise on the person's instructions) scenarios for the candidate; version in MLflow."""
     from agents.dataset_builder.agent import build_dataset, log_dataset, revise_dataset
-    from agents.targets import get_target
+    from agents.targets import target_from_ref
 
-    target = get_target(**_agent(state, "candidate"))
+    target = target_from_ref(_agent(state, "candidate"))
     previous = state.get("dataset")
     decision = (state.get("last_decision") or {}).get("decision")
     if state.get("dataset_draft"):  # agreed on in a conversation with the dataset builder
@@ -57,10 +55,10 @@ def build_dataset_stage(state: LifecycleState) -> dict[str, Any]:
             "instruction": "", "lap": state.get("lap") or 1, "dataset_draft": None}
 
 
-def simulate_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | None = None) -> dict[str, Any]:
+def simulate_stage(state: LifecycleState, runtime: StageRuntime = None) -> dict[str, Any]:
     """Simulation: multi-turn conversations of every scenario x seed against the candidate and the baseline."""
     from agents.simulator.agent import JsonlCheckpoint, log_traces, simulate
-    from agents.targets import get_target
+    from agents.targets import target_from_ref
 
     ds = _dataset(state)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -69,7 +67,7 @@ def simulate_stage(state: LifecycleState, runtime: Runtime[LifecycleConfig] | No
         ref = _agent(state, role)
         ckpt = JsonlCheckpoint(get_settings().home_dir / "lifecycle" / _thread_id() /
                                f"sim_{role}_{ref['name']}_{ref['version']}_d{ds.version}.jsonl")
-        simulate(ds, get_target(**ref), seeds=state["seeds"], max_turns=state["max_turns"],
+        simulate(ds, target_from_ref(ref), seeds=state["seeds"], max_turns=state["max_turns"],
                  workers=lifecycle_config(runtime).workers, done_ids=ckpt.done_ids(), on_trace=ckpt)
         traces = ckpt.traces()
         out[role] = [t.model_dump(mode="json") for t in traces]

@@ -6,6 +6,7 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from langgraph.prebuilt import ToolRuntime
 from langgraph.runtime import Runtime
 
 from core.lifecycle_config import DEFAULTS, LifecycleConfig
@@ -82,7 +83,11 @@ class SupervisorState(LifecycleState, total=False):
     pending_gate: str | None  # the stage whose gate the agent just reached
 
 
-def lifecycle_config(runtime: Runtime[LifecycleConfig] | None) -> LifecycleConfig:
-    """The run's lifecycle configuration: the runtime context, else the defaults (a caller that passed none)."""
+StageRuntime = Runtime[LifecycleConfig] | ToolRuntime[LifecycleConfig, Any] | None  # a node's or a tool's runtime
+
+
+def lifecycle_config(runtime: StageRuntime) -> LifecycleConfig:
+    """The run's lifecycle configuration: the runtime context (a node's or a tool's), else the defaults (a caller
+    that passed none)."""
     context = runtime.context if runtime is not None else None
     return context if isinstance(context, LifecycleConfig) else DEFAULTS

@@ -7,6 +7,7 @@ OpenAI-compatible endpoint, a Python callable or a compiled LangGraph graph from
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from agents.targets.adapters import CallableTarget, GraphTarget, OpenAICompatibleTarget, import_ref
 from agents.targets.base import TargetAgent, TargetMetadata
@@ -42,6 +43,11 @@ def get_target(name: str, version: str) -> TargetAgent:
     return factory()
 
 
+def target_from_ref(ref: dict[str, Any]) -> TargetAgent:
+    """The target a thread's state names: ``{"name", "version"}`` of a registered one, or a whole TargetSpec."""
+    return target_from_spec(TargetSpec.model_validate(ref))
+
+
 def target_from_spec(spec: TargetSpec) -> TargetAgent:
     """Resolve a ``TargetSpec``: registered, OpenAI-compatible endpoint, Python callable or LangGraph graph."""
     if spec.kind == "registered":
@@ -59,4 +65,4 @@ def target_from_spec(spec: TargetSpec) -> TargetAgent:
 
 
 __all__ = ["CallableTarget", "GraphTarget", "OpenAICompatibleTarget", "SupportAgent", "TargetAgent",
-           "TargetMetadata", "get_target", "list_targets", "register_target", "target_from_spec"]
+           "TargetMetadata", "get_target", "list_targets", "register_target", "target_from_ref", "target_from_spec"]

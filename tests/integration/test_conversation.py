@@ -3,6 +3,7 @@ the figures of each answer checked against what the stage logged to MLflow (read
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -239,3 +240,31 @@ def test_with_users_configured_only_an_approver_can_decide(graph, monkeypatch) -
     assert _gate(graph, thread) is not None and not audit_trail(thread_id=thread)
     _approve(graph, thread)
     assert [(r["approver"], r["approver_role"]) for r in audit_trail(thread_id=thread)] == [("alice", "approver")]
+
+
+def test_lifecycle_agents_work_through_their_tool_loop_on_a_target_spec(graph) -> None:  # type: ignore[no-untyped-def]
+    """Each lifecycle turn is the agent's own model <-> ToolNode subgraph (its steps are streamed and
+    checkpointed), and a target given as a TargetSpec (here a Python callable outside the registry) is proposed
+    for and simulated like a registered one."""
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    spec = json.dumps({"name": "echo", "version": "v1", "kind": "callable", "ref": "tests.fixtures.echo_target:reply"})
+    steps = [(ns[-1].split(":")[0] if ns else "", node)
+             for ns, update in graph.stream({"messages": [HumanMessage(f"Build a dataset of 3 scenarios for {spec}")]},
+                                            _config(thread), stream_mode="updates", subgraphs=True)
+             for node in update]
+    assert ("dataset_builder", "call_model") in steps and ("dataset_builder", "tools") in steps, steps
+    values = graph.get_state(_config(thread)).values
+    assert values["candidate"] == {"name": "echo", "version": "v1", "kind": "callable",
+                                   "ref": "tests.fixtures.echo_target:reply"}
+    assert "`echo@v1 (callable)`" in values["answer"]["text"] and len(values["dataset_draft"]["scenarios"]) == 3
+    tool_calls = [c for m in values["messages"] for c in getattr(m, "tool_calls", [])]
+    assert not tool_calls, "the thread keeps the conversation; the tool calls stay in the agent's subgraph"
+
+    _say(graph, thread, "looks good")
+    _approve(graph, thread)
+    out = _say(graph, thread, "simulate it against support v1")
+    assert out["route"]["agent"] == "simulator" and _gate(graph, thread)["stage_from"] == "simulation"
+    traces = graph.get_state(_config(thread)).values["traces"]
+    assert {t["agent"]["name"] for t in traces["candidate"]} == {"echo"}
+    assert all("Could you share your order number" in t["turns"][1]["content"] for t in traces["candidate"])
+    assert {t["agent"]["version"] for t in traces["baseline"]} == {"v1"}
