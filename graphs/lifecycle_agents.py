@@ -147,7 +147,8 @@ def lifecycle_node(agent: str) -> Callable[..., dict[str, Any]]:
         if gate:
             _register_gated_thread(update)
         text = out["messages"][-1].text
-        return {**update, "pending_gate": gate, "context": {"agent": agent},
+        return {**update, "pending_gate": gate, "waiting_at": f"gate_{gate}" if gate else None,
+                "context": {"agent": agent},
                 "answer": {"agent": agent, "kind": "lifecycle", "text": text, **(out.get("reply") or {})},
                 "messages": [AIMessage(content=text, name=agent)]}
     talk.__name__ = f"talk_to_{agent}"

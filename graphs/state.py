@@ -81,6 +81,7 @@ class SupervisorState(LifecycleState, total=False):
     context: Annotated[dict[str, Any], merge_dicts]
     evidence: list[dict[str, Any]]
     pending_gate: str | None  # the stage whose gate the agent just reached
+    waiting_at: str | None  # the gate node the thread waits at (a new message re-asks it instead of abandoning it)
 
 
 StageRuntime = Runtime[LifecycleConfig] | ToolRuntime[LifecycleConfig, Any] | None  # a node's or a tool's runtime

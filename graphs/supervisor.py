@@ -8,6 +8,7 @@ previous agent and inherits its filters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -15,7 +16,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agents.debugging.entities import is_follow_up, resolve_entities
 from agents.prompts import load_prompt
-from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, AgentName, get_agent
+from agents.registry import AGENT_NAMES, AGENTS, DEFAULT_AGENT, get_agent
 from agents.routing.models import RouteDecision
 from agents.routing.router import load_router
 from core.lifecycle_config import LifecycleConfig
@@ -34,6 +35,7 @@ from graphs.lifecycle_agents import (
 from graphs.lifecycle_deploy import deploy_stage, rollout_step
 from graphs.state import SupervisorInput, SupervisorOutput, SupervisorState
 
+GATE_NODES = [f"gate_{stage}" for stage in GATES]
 STAY_BELOW = 0.8  # a draft's edits stay with the dataset builder unless the router is at least this sure
 
 
@@ -42,7 +44,10 @@ def _question(state: SupervisorState) -> str:
 
 
 def route_request(state: SupervisorState) -> dict[str, Any]:
-    """Choose the agent for the latest request."""
+    """Choose the agent for the latest request. A thread that waits at a gate goes back to that gate: a new
+    message (for example a new run through the LangGraph API) never abandons a pending decision."""
+    if state.get("waiting_at"):
+        return {}
     question = _question(state)
     context = state.get("context") or {}
     if context.get("agent") and is_follow_up(question):
@@ -61,10 +66,30 @@ def route_request(state: SupervisorState) -> dict[str, Any]:
     return {"route": decision.model_dump()}
 
 
-def route_to_agent(state: SupervisorState) -> AgentName:
-    """Edge: the node of the chosen agent."""
+def route_to_agent(state: SupervisorState) -> str:
+    """Edge: the gate the thread waits at, else the node of the chosen agent."""
+    if state.get("waiting_at"):
+        return str(state["waiting_at"])
     agent = state["route"]["agent"]
     return agent if agent in AGENT_NAMES else DEFAULT_AGENT  # type: ignore[no-any-return]
+
+
+def _waits_at(node: Callable[..., dict[str, Any]], gate: Callable[[dict[str, Any]], str | None]
+              ) -> Callable[..., dict[str, Any]]:
+    """``node``, also recording the gate node the thread will wait at after it (``gate`` of its result)."""
+    def run(state: SupervisorState) -> dict[str, Any]:
+        out = node(state)
+        return {**out, "waiting_at": gate({**state, **out})}
+    run.__name__, run.__doc__ = node.__name__, node.__doc__
+    return run
+
+
+def _decided(gate: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A gate node that clears ``waiting_at`` once the person decided."""
+    def run(state: SupervisorState) -> dict[str, Any]:
+        return {**gate(state), "waiting_at": None}
+    run.__name__, run.__doc__ = gate.__name__, gate.__doc__
+    return run
 
 
 def _diagnostic_node(agent: str):  # type: ignore[no-untyped-def]
@@ -97,17 +122,18 @@ def build_supervisor() -> StateGraph[SupervisorState, LifecycleConfig, Superviso
             graph.add_edge(spec.name, END)
         else:
             graph.add_node(spec.name, NODES[spec.name])
-            graph.add_conditional_edges(spec.name, route_to_gate, [*(f"gate_{s}" for s in GATES), END])
+            graph.add_conditional_edges(spec.name, route_to_gate, [*GATE_NODES, END])
     for stage in GATES:
-        graph.add_node(f"gate_{stage}", make_gate_node(stage))
+        graph.add_node(f"gate_{stage}", _decided(make_gate_node(stage)))
         if stage != "comparison":
             graph.add_edge(f"gate_{stage}", "report_decision")
     # an approved comparison deploys with the batch lifecycle's gated rollout, in this thread
     graph.add_conditional_edges("gate_comparison", route_after_comparison, ["deployment", "report_decision"])
-    graph.add_node("deployment", deploy_stage)
-    graph.add_node("gate_rollout", g.make_gate("rollout", "rollout", g.rollout_summary, allowed=("approve", "reject")))
-    graph.add_node("rollout_step", rollout_step)
-    graph.add_node("gate_deployment", g.make_gate("deployment", "feedback", g.deployment_summary))
+    graph.add_node("deployment", _waits_at(deploy_stage, lambda s: "gate_rollout"))
+    graph.add_node("gate_rollout", _decided(g.make_gate("rollout", "rollout", g.rollout_summary,
+                                                        allowed=("approve", "reject"))))
+    graph.add_node("rollout_step", _waits_at(rollout_step, route_rollout))
+    graph.add_node("gate_deployment", _decided(g.make_gate("deployment", "feedback", g.deployment_summary)))
     graph.add_edge("deployment", "gate_rollout")
     graph.add_edge("gate_rollout", "rollout_step")
     graph.add_conditional_edges("rollout_step", route_rollout, ["gate_rollout", "gate_deployment"])
@@ -115,5 +141,6 @@ def build_supervisor() -> StateGraph[SupervisorState, LifecycleConfig, Superviso
     graph.add_node("report_decision", report_decision)
     graph.add_edge("report_decision", END)
     graph.add_edge(START, "route_request")
-    graph.add_conditional_edges("route_request", route_to_agent, list(AGENT_NAMES))
+    graph.add_conditional_edges("route_request", route_to_agent, [*AGENT_NAMES, *GATE_NODES, "gate_rollout",
+                                                                  "gate_deployment"])
     return graph

@@ -268,3 +268,22 @@ def test_lifecycle_agents_work_through_their_tool_loop_on_a_target_spec(graph) -
     assert {t["agent"]["name"] for t in traces["candidate"]} == {"echo"}
     assert all("Could you share your order number" in t["turns"][1]["content"] for t in traces["candidate"])
     assert {t["agent"]["version"] for t in traces["baseline"]} == {"v1"}
+
+
+def test_a_new_run_on_a_thread_at_a_gate_keeps_the_gate(graph) -> None:  # type: ignore[no-untyped-def]
+    """A new input sent straight to the graph (as a LangGraph API run does, without the chat's or the CLI's guard)
+    goes back to the pending gate instead of abandoning it; the decision then resumes the thread as usual."""
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    _say(graph, thread, "Build a dataset of 3 scenarios for support v2")
+    _say(graph, thread, "looks good")
+    gate = _gate(graph, thread)
+    assert gate is not None and gate["stage_from"] == "dataset"
+    before = graph.get_state(_config(thread)).values
+    _say(graph, thread, "What is the p95 latency per model?")
+    assert _gate(graph, thread) == gate
+    after = graph.get_state(_config(thread)).values
+    assert after["dataset"] == before["dataset"] and after["runs"] == before["runs"]
+    assert after["route"] == before["route"], "the message was not routed to another agent"
+    out = _approve(graph, thread)
+    assert "Gate dataset->simulation: approved by alice" in out["answer"]["text"]
+    assert graph.get_state(_config(thread)).values["waiting_at"] is None
