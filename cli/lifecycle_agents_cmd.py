@@ -66,6 +66,9 @@ class FeedbackRequest(_Request):
     end: datetime
     model_name: str | None = None
     use_case: str | None = None
+    agent: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$",
+                              description="NAME@VERSION: only the traffic attributed to that agent version.")
+    telemetry_project: str = Field(default="default", description="The telemetry project the rows belong to.")
     baseline_days: int = Field(default=DEFAULTS.feedback_baseline_days, ge=1, le=365)
     max_themes: int = Field(default=6, ge=1, le=20)
 
@@ -175,7 +178,8 @@ def comparator_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str |
 
 
 def feedback_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | None = PROJECT) -> None:
-    """Production feedback from the telemetry: {"start", "end", "model_name"?, "use_case"?} -> the report."""
+    """Production feedback from the telemetry: {"start", "end", "model_name"?, "use_case"?, "agent"?
+    (NAME@VERSION), "telemetry_project"?} -> the report."""
     from agents.feedback.agent import collect_feedback, log_feedback_report
     from core.bootstrap import open_database
     from core.db import DatabaseError
@@ -187,7 +191,9 @@ def feedback_cmd(input_path: str = INPUT, output: str = OUTPUT, project: str | N
         fail(str(exc))
     try:
         report = collect_feedback(db.conn, req.start, req.end, model_name=req.model_name, use_case=req.use_case,
-                                  baseline_days=req.baseline_days, max_themes=req.max_themes)
+                                  baseline_days=req.baseline_days, max_themes=req.max_themes,
+                                  project=req.telemetry_project,
+                                  agent=tuple(req.agent.split("@", 1)) if req.agent else None)  # type: ignore[arg-type]
     finally:
         db.conn.close()
     if not report.n_interactions:

@@ -108,6 +108,10 @@ class FeedbackReport(BaseModel):
     baseline_start: datetime
     model_name: str | None = None
     use_case: str | None = None
+    project: str = "default"
+    agent: str | None = Field(default=None, description="NAME@VERSION whose attributed traffic this is; None: every "
+                                                        "interaction of the project (fleet-wide).")
+    scope: str = Field(default="", description="Whose traffic the figures describe, in words.")
     n_interactions: int
     n_baseline: int
     counts: dict[str, int]

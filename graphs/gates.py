@@ -103,8 +103,10 @@ def feedback_summary(state: LifecycleState) -> Summary:
     fb = state["feedback"]
     seeds = fb.get("themes_for_dataset", [])
     themes = list(dict.fromkeys(t.get("theme", "") for t in seeds))
-    text = (f"Production feedback collected; {len(seeds)} scenarios from {len(themes)} themes proposed for the next "
-            "dataset: " + "; ".join(themes[:5]))
+    scope = f" on {fb['scope']}" if fb.get("scope") else ""
+    text = (f"Production feedback collected{scope} ({fb.get('n_interactions', 0)} interactions in the window); "
+            f"{len(seeds)} scenarios from {len(themes)} themes proposed for the next dataset: " + "; ".join(themes[:5])
+            + (f"\n\n{fb['scope_note']}" if fb.get("scope_note") else ""))
     metrics: dict[str, float | int | str] = {
         k: v for k, v in (fb.get("window") or {}).items() if isinstance(v, int | float)}
     return text, metrics

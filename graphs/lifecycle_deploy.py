@@ -64,25 +64,45 @@ def rollout_step(state: LifecycleState) -> dict[str, Any]:
     return {"deployment": dep, "instruction": ""}
 
 
+def serving_agent(state: LifecycleState) -> dict[str, Any]:
+    """The version serving production: the candidate once this thread promoted it, else the baseline (the
+    champion it was compared with)."""
+    promoted = (state.get("deployment") or {}).get("status") == "champion"
+    return dict(state["candidate"] if promoted else state["baseline"])
+
+
 def feedback_stage(state: LifecycleState, runtime: StageRuntime = None) -> dict[str, Any]:
-    """Feedback: production feedback from the telemetry in the latest window vs the period before; themes and
-    proposed scenarios for the next dataset."""
+    """Feedback: production feedback on the serving version's traffic (the rows attributed to it; fleet-wide,
+    and said so, when none are) in the latest window vs the period before; themes and proposed scenarios for the
+    next dataset. The telemetry is the thread's project's, or the default project's when it holds none."""
     import datetime as dt
 
     from agents.feedback.agent import collect_feedback, log_feedback_report, scenarios_for_dataset
     from core.bootstrap import open_database
+    from core.projects import DEFAULT_PROJECT
+    from services.telemetry import attributed_count, data_end
 
     db = open_database()
     with db.conn:
-        row = db.conn.execute("SELECT max(timestamp_utc)::date AS last FROM interactions").fetchone()
-        if row is None or row["last"] is None:
+        project = state["project_id"] if data_end(db.conn, state["project_id"]) else DEFAULT_PROJECT
+        last = data_end(db.conn, project)
+        if last is None:
             return {"feedback": {"status": "no telemetry ingested"}, "stage": "feedback", "instruction": ""}
         config = lifecycle_config(runtime)
-        end = row["last"] + dt.timedelta(days=1)
+        end = dt.datetime.fromisoformat(last).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
         start = end - dt.timedelta(days=config.feedback_window_days)
-        report = collect_feedback(db.conn, start, end, use_case="customer_support",
-                                  baseline_days=config.feedback_baseline_days)
+        ref = serving_agent(state)
+        agent = (str(ref["name"]), str(ref["version"]))
+        attributed = attributed_count(db.conn, project, agent, start, end)
+        report = collect_feedback(db.conn, start, end, use_case=None if attributed else "customer_support",
+                                  baseline_days=config.feedback_baseline_days, project=project,
+                                  agent=agent if attributed else None)
+    note = "" if attributed else (
+        f"No telemetry of project {project} in the window is attributed to {agent[0]}@{agent[1]} yet (rows name "
+        "their agent in agent_name / agent_version columns, or with the OTLP attributes gen_ai.agent.name / "
+        "gen_ai.agent.version or service.name / service.version): these figures are fleet-wide.")
     run_id = log_feedback_report(report, state["project_id"])
     themes = [t.model_dump(mode="json") for t in scenarios_for_dataset(report)]
-    return {"feedback": {**report.model_dump(mode="json", exclude={"html"}), "themes_for_dataset": themes},
+    return {"feedback": {**report.model_dump(mode="json", exclude={"html"}), "themes_for_dataset": themes,
+                         "attributed": attributed, "scope_note": note},
             "runs": {"feedback": run_id}, "stage": "feedback", "instruction": "", "lap": (state.get("lap") or 1)}

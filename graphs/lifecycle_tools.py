@@ -22,8 +22,6 @@ from graphs.lifecycle_deploy import feedback_stage
 from graphs.lifecycle_stages import analyze_stage, build_dataset_stage, compare_stage, judge_stage, simulate_stage
 
 Runtime = ToolRuntime[Any, dict[str, Any]]
-FLEET_NOTE = ("\n\nThese are fleet-wide figures: telemetry rows do not carry the agent version that served them yet, "
-              "so the champion's own traffic cannot be told apart.")
 
 
 def thread_of(runtime: Runtime) -> dict[str, Any]:
@@ -173,13 +171,12 @@ def create_dataset(runtime: Runtime) -> Command[Any]:
 
 # --- the stages that end at a gate -----------------------------------------------------------------------------
 
-def _stage_result(runtime: Runtime, stage: str, state: dict[str, Any], done: dict[str, Any],
-                  note: str = "") -> Command[Any]:
+def _stage_result(runtime: Runtime, stage: str, state: dict[str, Any], done: dict[str, Any]) -> Command[Any]:
     summary = {"simulation": g.simulation_summary, "judging": g.judging_summary, "comparison": g.comparison_summary,
                "feedback": g.feedback_summary}[stage]
     text, _metrics = summary({**state, **done})  # type: ignore[typeddict-item]
     runs = ", ".join(f"`{k}`: `{v}`" for k, v in (done.get("runs") or {}).items())
-    return _result(runtime, f"{text}{note}\n\nMLflow runs: {runs or 'none'}. It waits for approval at the {stage} "
+    return _result(runtime, f"{text}\n\nMLflow runs: {runs or 'none'}. It waits for approval at the {stage} "
                             "gate.", done, gate=stage)
 
 
@@ -222,7 +219,7 @@ def production_feedback(runtime: Runtime) -> Command[Any]:
     scenarios it proposes for the next dataset, logged to MLflow, then the gate back to the dataset builder."""
     state = thread_of(runtime)
     done = feedback_stage(state, runtime)  # type: ignore[arg-type]
-    return _stage_result(runtime, "feedback", state, done, FLEET_NOTE)
+    return _stage_result(runtime, "feedback", state, done)
 
 
 # --- analyst ---------------------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def route_to_agent(state: SupervisorState) -> str:
     return agent if agent in AGENT_NAMES else DEFAULT_AGENT  # type: ignore[no-any-return]
 
 
-def _waits_at(node: Callable[..., dict[str, Any]], gate: Callable[[dict[str, Any]], str | None]
+def _waits_at(node: Callable[..., dict[str, Any]], gate: Callable[[Any], str | None]
               ) -> Callable[..., dict[str, Any]]:
     """``node``, also recording the gate node the thread will wait at after it (``gate`` of its result)."""
     def run(state: SupervisorState) -> dict[str, Any]:

@@ -65,11 +65,16 @@ def load_interactions(
     use_case: str | None = None,
     limit: int | None = None,
     project: str = DEFAULT_PROJECT,
+    agent: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """``project``'s interactions as a DataFrame (harmonised names; ``timestamp`` as UTC datetimes), optionally
-    filtered."""
+    filtered; ``agent`` (name, version) keeps the rows attributed to that agent version (their ``agent_name`` and
+    ``agent_version`` extras)."""
     conds: list[sql.Composable] = [sql.SQL("project = %s")]
     params: list[Any] = [project]
+    if agent:
+        conds.append(sql.SQL("extra->>'agent_name' = %s AND extra->>'agent_version' = %s"))
+        params += list(agent)
     for col, val in (("model_name", model_name), ("use_case", use_case)):
         if val:
             conds.append(sql.SQL("{} = %s").format(sql.Identifier(col)))
@@ -131,6 +136,16 @@ def example_ids(conn: psycopg.Connection[DictRow], *, start: str, end: str, key_
     stmt = sql.SQL("SELECT interaction_id FROM interactions WHERE {} ORDER BY {} LIMIT %s").format(
         sql.SQL(" AND ").join(conds), order)
     return [r["interaction_id"] for r in conn.execute(stmt, [*params, limit]).fetchall()]
+
+
+def attributed_count(conn: psycopg.Connection[DictRow], project: str, agent: tuple[str, str],
+                     start: datetime | None = None, end: datetime | None = None) -> int:
+    """How many of ``project``'s interactions in ``[start, end)`` are attributed to ``agent`` (name, version)."""
+    row = conn.execute("SELECT count(*) AS n FROM interactions WHERE project = %s AND extra->>'agent_name' = %s "
+                       "AND extra->>'agent_version' = %s AND (%s::timestamptz IS NULL OR timestamp_utc >= %s) "
+                       "AND (%s::timestamptz IS NULL OR timestamp_utc < %s)",
+                       (project, *agent, start, start, end, end)).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def data_end(conn: psycopg.Connection[DictRow], project: str = DEFAULT_PROJECT) -> str | None:

@@ -38,6 +38,7 @@ from analytics.feedback_stats import rate_trends, signal_masks, strip_lead_in, t
 from core.contracts import FeedbackTheme, Scenario
 from core.evidence import request_message
 from core.lifecycle_config import DEFAULTS
+from core.projects import DEFAULT_PROJECT
 from core.providers import get_chat_model
 
 
@@ -126,9 +127,11 @@ def build_feedback_report(window: pd.DataFrame, baseline: pd.DataFrame, start: d
 def collect_feedback(conn: psycopg.Connection[DictRow], start: datetime | date | str, end: datetime | date | str,
                      model_name: str | None = None, use_case: str | None = None,
                      baseline_days: int = DEFAULTS.feedback_baseline_days,
-                     max_themes: int = 6, per_theme: int = 2) -> FeedbackReport:
-    """Feedback of ``[start, end)`` (UTC) against ``[start - baseline_days, start)``, optionally for one model
-    name and use case; themes use the stored embeddings when every flagged interaction has one."""
+                     max_themes: int = 6, per_theme: int = 2, project: str = DEFAULT_PROJECT,
+                     agent: tuple[str, str] | None = None) -> FeedbackReport:
+    """Feedback of ``[start, end)`` (UTC) against ``[start - baseline_days, start)`` on ``project``'s telemetry,
+    optionally for one model name, use case and agent version (``agent`` (name, version): only the rows
+    attributed to it); themes use the stored embeddings when every flagged interaction has one."""
     from services.telemetry import load_embeddings, load_interactions
 
     t0, t1 = as_utc(start), as_utc(end)
@@ -137,8 +140,8 @@ def collect_feedback(conn: psycopg.Connection[DictRow], start: datetime | date |
     if baseline_days < 1:
         raise ValueError("baseline_days must be at least 1")
     b0 = t0 - timedelta(days=baseline_days)
-    window = load_interactions(conn, start=t0, end=t1, model_name=model_name, use_case=use_case)
-    baseline = load_interactions(conn, start=b0, end=t0, model_name=model_name, use_case=use_case)
+    window, baseline = (load_interactions(conn, start=a, end=b, model_name=model_name, use_case=use_case,
+                                          project=project, agent=agent) for a, b in ((t0, t1), (b0, t0)))
     vectors: np.ndarray | None = None
     flagged = signal_masks(window)["flagged"]
     if flagged.any():
@@ -148,8 +151,12 @@ def collect_feedback(conn: psycopg.Connection[DictRow], start: datetime | date |
             vectors[flagged] = found
         except LookupError:
             vectors = None
-    return build_feedback_report(window, baseline, t0, t1, b0, vectors, model_name, use_case, max_themes,
-                                 per_theme)
+    report = build_feedback_report(window, baseline, t0, t1, b0, vectors, model_name, use_case, max_themes,
+                                   per_theme)
+    who = (f"traffic attributed to {agent[0]}@{agent[1]} in project {project}" if agent
+           else f"every interaction of project {project} (fleet-wide)")
+    return report.model_copy(update={"project": project, "agent": f"{agent[0]}@{agent[1]}" if agent else None,
+                                     "scope": who, "summary": f"Scope: {who}. {report.summary}"})
 
 
 def scenarios_for_dataset(report: FeedbackReport) -> list[FeedbackTheme]:

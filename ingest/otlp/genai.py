@@ -250,6 +250,8 @@ def map_spans(spans: list[SpanRecord]) -> MappedSpans:
         names = [str(t.attr("gen_ai.tool.name", "tool.name") or t.name) for t in used]
         extra: dict[str, Any] = {"trace_id": s.trace_id, "span_name": s.name}
         for key, value in (("parent_span_id", s.parent_span_id), ("service.name", s.attr("service.name")),
+                           ("agent_name", s.attr("gen_ai.agent.name", "service.name")),
+                           ("agent_version", s.attr("gen_ai.agent.version", "service.version")),
                            ("operation", s.attr("gen_ai.operation.name", "openinference.span.kind")),
                            ("finish_reasons", _listed(s.attr("gen_ai.response.finish_reasons"))),
                            ("error", error)):

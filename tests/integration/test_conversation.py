@@ -137,7 +137,8 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     out = _say(graph, thread, "/feedback what do production users complain about?")
     gate = _gate(graph, thread)
     assert out["route"]["agent"] == "feedback" and gate is not None and gate["stage_to"] == "dataset"
-    assert "fleet-wide figures" in out["answer"]["text"]
+    assert "No telemetry of project default in the window is attributed to support@v2 yet" in out["answer"]["text"]
+    assert "these figures are fleet-wide" in out["answer"]["text"]
     fb = graph.get_state(_config(thread)).values["feedback"]  # its counts, recomputed from the raw table
     from core.db import connect
 
@@ -287,3 +288,34 @@ def test_a_new_run_on_a_thread_at_a_gate_keeps_the_gate(graph) -> None:  # type:
     out = _approve(graph, thread)
     assert "Gate dataset->simulation: approved by alice" in out["answer"]["text"]
     assert graph.get_state(_config(thread)).values["waiting_at"] is None
+
+
+def test_production_feedback_on_the_serving_version_s_attributed_traffic(graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Spans that name their agent version (gen_ai.agent.name / gen_ai.agent.version) are attributed to it: the
+    feedback agent reports on the serving version's own rows (recomputed here from the raw table), not the fleet."""
+    from core.bootstrap import open_database
+    from core.db import connect
+    from ingest.pipeline import ingest_dir
+    from tests.fixtures.genai_spans import otlp_json, spans
+
+    project = f"fb-{uuid.uuid4().hex[:6]}"
+    items = spans()
+    for item, version in zip(items[:4], ("v1", "v2", "v1", None), strict=True):  # LLM spans, and a tool span
+        if version:
+            item["attrs"] |= {"gen_ai.agent.name": "support", "gen_ai.agent.version": version}
+    (tmp_path / "spans.json").write_text(json.dumps(otlp_json(items)))
+    db = open_database()
+    ingest_dir(db.conn, tmp_path / "spans.json", embed=False, out_dir=tmp_path, project=project)
+    db.conn.close()
+
+    thread = f"conv-{uuid.uuid4().hex[:6]}"
+    out = _say(graph, thread, f"/feedback production feedback in project {project}")
+    fb = graph.get_state(_config(thread)).values["feedback"]
+    with connect() as conn:
+        raw = conn.execute("SELECT count(*) AS n, count(*) FILTER (WHERE is_failure) AS failed FROM interactions "
+                           "WHERE project = %s AND extra->>'agent_name' = 'support' "
+                           "AND extra->>'agent_version' = 'v1'", (project,)).fetchone()
+    assert fb["agent"] == "support@v1" and fb["project"] == project and fb["attributed"] == raw["n"] == 2
+    assert fb["n_interactions"] == raw["n"] and fb["counts"]["failed"] == raw["failed"]
+    assert f"traffic attributed to support@v1 in project {project}" in out["answer"]["text"]
+    assert "fleet-wide" not in out["answer"]["text"]
