@@ -155,3 +155,67 @@ def test_clusters_ranked_by_a_named_strategy(graph, sample_db) -> None:  # type:
     assert [int(m[1]) for m in found] == [r["cluster_id"] for r in totals[:5]]  # type: ignore[index]
     assert [int(m[3]) for m in found] == [1, 2, 3, 4, 5]  # type: ignore[index]
     assert out["answer"]["map"]["run_id"] == run_id
+
+
+def test_performance_figures_match_the_raw_table(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """The performance agent's latency regressions (p95 and request count in the window, the slow examples) and
+    its biggest spenders, recomputed in SQL from the raw table."""
+    import re
+
+    out = _ask(graph, "Which model is the slowest, and which one costs us the most?", f"t-{uuid.uuid4().hex[:6]}")
+    assert out["route"]["agent"] == "performance", out["route"]
+    causes = out["answer"]["diagnosis"]["causes"]
+    regressions = [c for c in causes if c["statement"].startswith("Latency regression")]
+    assert regressions
+    with connect() as conn:
+        for c in regressions:
+            m = re.search(r"on (\w+)=(\S+) from (\S+) to (\S+): p95 latency (\d+) ms .* (\d+) requests\)",
+                          c["statement"])
+            assert m, c["statement"]
+            col, value, start, end, p95, n = m.groups()
+            assert col in ("model_name", "use_case")
+            raw = conn.execute(
+                f"SELECT count(*) AS n, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95 "
+                f"FROM interactions WHERE project = 'default' AND {col} = %s AND timestamp_utc::date BETWEEN %s "
+                "AND %s", (value, start, end)).fetchone()
+            assert raw["n"] == int(n) and abs(raw["p95"] - int(p95)) <= 1, (c["statement"], raw)
+            ids = conn.execute(f"SELECT interaction_id FROM interactions WHERE interaction_id = ANY(%s) AND {col} = %s "
+                               "AND timestamp_utc::date BETWEEN %s AND %s", (c["evidence_ids"], value, start, end))
+            assert len(ids.fetchall()) == len(c["evidence_ids"]) >= 3
+        spend = conn.execute("SELECT model_name, sum(cost_usd) AS total FROM interactions WHERE project = 'default' "
+                             "GROUP BY model_name ORDER BY total DESC").fetchall()
+    cost = next(c for c in causes if c["statement"].startswith("Largest spend"))
+    assert cost["statement"] == f"Largest spend: {spend[0]['model_name']} (${spend[0]['total']:.2f})."
+    assert cost["aggregates"] == [f"{r['model_name']}: ${r['total']:.2f} total" for r in spend[:4]]
+
+
+def test_general_answer_cites_the_nearest_interactions(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """The general agent's similar interactions are the query's nearest neighbours (exact cosine search in
+    numpy over the stored vectors), and the failure mix it states is their failure types in the raw table."""
+    import numpy as np
+    from pgvector.psycopg import register_vector
+
+    from core.providers import embed_texts
+
+    out = _ask(graph, "Find interactions similar to: the bot keeps asking for my order number again",
+               f"t-{uuid.uuid4().hex[:6]}")
+    assert out["route"]["agent"] == "general", out["route"]
+    query = next(c["args"]["query"] for c in out["answer"]["tool_calls"] if c["name"] == "search_similar_interactions")
+    cause = out["answer"]["diagnosis"]["causes"][0]
+    assert "most similar past interactions" in cause["statement"], "the search asked for is answered first"
+    cited = cause["evidence_ids"]
+    with connect() as conn:
+        register_vector(conn)
+        stored = conn.execute("SELECT e.interaction_id, e.embedding FROM log_embeddings e JOIN interactions i "
+                              "USING (interaction_id) WHERE i.project = 'default'").fetchall()
+        types = {r["interaction_id"]: r["failure_type"] for r in conn.execute(
+            "SELECT interaction_id, failure_type FROM interactions WHERE interaction_id = ANY(%s)", (cited,))}
+    ids = [r["interaction_id"] for r in stored]
+    vectors = np.stack([np.asarray(r["embedding"], dtype=np.float32) for r in stored])
+    q = embed_texts([query])[0]
+    sims = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
+    exact = {ids[i] for i in np.argsort(-sims)[:len(cited)]}
+    assert len(set(cited) & exact) >= 0.75 * len(cited), (cited, exact)
+    from collections import Counter
+
+    assert str(dict(Counter(types[i] for i in cited))) in cause["statement"]
