@@ -152,6 +152,15 @@ def test_one_thread_from_dataset_to_deployment(graph) -> None:  # type: ignore[n
     assert {k: fb["counts"][k] for k in ("negative_feedback", "escalated", "failed")} == {
         k: raw[k] for k in ("negative_feedback", "escalated", "failed")}
 
+    out = _approve(graph, thread)  # back to the dataset builder: the next dataset starts from the feedback report
+    assert "Next: the dataset_builder agent" in out["answer"]["text"]
+    out = _say(graph, thread, "Build a new dataset of 6 scenarios from the latest feedback report")
+    assert out["route"]["agent"] == "dataset_builder" and "feedback theme(s)" in out["answer"]["text"]
+    draft = graph.get_state(_config(thread)).values["dataset_draft"]
+    examples = {e for t in fb["themes_for_dataset"] for e in t["examples"]}
+    from_feedback = [s for s in draft["scenarios"] if s["source"] == "feedback"]
+    assert from_feedback and all(s["opening_message"] in examples for s in from_feedback)
+
 
 def _logged_judgments(run_id: str) -> list[dict[str, Any]]:
     import json
