@@ -151,9 +151,9 @@ def compose_diagnosis(messages: Sequence[BaseMessage]) -> Diagnosis:
     asked_similar = bool(res.get("search_similar_interactions"))
     if similar and (not incidents or asked_similar):  # a search the person asked for is answered first
         kinds = Counter(r["failure_type"] for r in similar)
-        found = Cause(statement=f"The {len(similar)} most similar past interactions show {dict(kinds)}.",
-                      evidence_ids=similar_ids[:8], confidence=0.55)
-        causes.insert(0 if asked_similar else len(causes), found)
+        nearest = Cause(statement=f"The {len(similar)} most similar past interactions show {dict(kinds)}.",
+                        evidence_ids=similar_ids[:8], confidence=0.55)
+        causes.insert(0 if asked_similar else len(causes), nearest)
     fixes = _fixes(res)
     verification = [
         (f"after the fix, re-run {'latency_report' if i['kind'] == 'latency_p95' else 'failure_trends'} for "
