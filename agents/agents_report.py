@@ -124,7 +124,7 @@ def probe_agents(n: int = 6) -> dict[str, dict[str, Any]]:
         j.scenario_id).opening_message, "user_feedback_label": "positive" if j.passed else "negative",
         "user_reported_issue": False, "final_resolution_state": "auto_resolved", "is_failure": not j.passed,
         "failure_type": "none" if j.passed else "judged_failure", "model_name": "support-v1",
-        "use_case": "customer_support"} for j in judged])
+        "use_case": "customer_support"} for j in judged if j.passed is not None])  # uncertain ones: no signal
     now = pd.Timestamp("2025-01-02", tz="UTC").to_pydatetime()
     out["feedback"], fb = _twice("themes and scenarios from the judged failures", lambda: build_feedback_report(
         frame, frame.iloc[:0], now, now, now), lambda r: r.model_dump(mode="json"))

@@ -115,7 +115,9 @@ def analyst_report(agg: Mapping[str, Any], title: str | None = None) -> tuple[st
         f"On {agg['n_scenarios']} scenarios ({agg['n_judgments']} judged conversations), {agg['agent']} passed "
         f"{_pct(o['pass_rate'])} ({o['passes']}/{o['n']}; {conf} Wilson CI {_pct(o['ci_low'])} – "
         f"{_pct(o['ci_high'])}) with a mean judge score of {o['mean_score']:.2f}/5. On production traffic like "
-        f"these scenarios, expect a success rate within that interval."))]
+        f"these scenarios, expect a success rate within that interval."
+        + (f" The judge abstained on {o['uncertain']} conversation(s) (verdict uncertain): they are left out of the "
+           "pass rate and wait for a person's label in the review queue." if o.get("uncertain") else "")))]
     pk = agg["pass_k"]
     if pk["multi_seed"]:
         k = pk["k"]
@@ -190,6 +192,8 @@ def comparison_report(cmp: Mapping[str, Any], title: str | None = None) -> tuple
             ["mean difference (b - a)", f"{cmp['mean_diff']:+.3f}"],
             [f"{pct} bootstrap CI (scenario clusters)", f"{cmp['ci_low']:+.3f} to {cmp['ci_high']:+.3f}"],
             ["pass rate a / b", f"{_pct(cmp['pass_rate_a'])} / {_pct(cmp['pass_rate_b'])}"],
+            ["uncertain verdicts a / b (left out of the pass rates and McNemar)",
+             f"{cmp.get('uncertain_a', 0)} / {cmp.get('uncertain_b', 0)}"],
             ["Wilcoxon signed-rank p", _p(cmp["wilcoxon"]["p"])],
             [f"McNemar exact p (b-only / a-only passes; unit: {mc.get('unit', 'run')})",
              f"{_p(mc['p'])} ({mc['b_only']} / {mc['a_only']})"],

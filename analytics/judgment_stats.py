@@ -73,11 +73,37 @@ def judgments_frame(judgments: Iterable[Any]) -> pd.DataFrame:
         rows.append({"scenario_id": str(field_of(j, "scenario_id")), "seed": field_of(j, "seed", 0),
                      "agent_name": str(field_of(agent, "name", "") or ""),
                      "agent_version": str(field_of(agent, "version", "") or ""),
-                     "score": score, "passed": bool(field_of(j, "passed")),
+                     "score": score, "passed": _passed(j),
                      "rationale": str(field_of(j, "rationale", "") or ""),
                      "rubric": dict(rubric) if isinstance(rubric, Mapping) else {}})
     cols = ["scenario_id", "seed", "agent_name", "agent_version", "score", "passed", "rationale", "rubric"]
-    return pd.DataFrame(rows, columns=cols)
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["passed"] = frame["passed"].astype("boolean")  # NA: the judge abstained (verdict "uncertain")
+    return frame
+
+
+def _passed(j: Any) -> bool | None:
+    """A judgment's pass flag; None when its verdict is "uncertain"."""
+    verdict = field_of(j, "verdict")
+    if verdict == "uncertain":
+        return None
+    passed = field_of(j, "passed")
+    return None if passed is None and verdict is None else (verdict == "pass" if verdict else bool(passed))
+
+
+def verdict_counts(judgments: Iterable[Any]) -> dict[str, Any]:
+    """Passes, fails and uncertain verdicts, and the pass rate over the spoken verdicts (uncertain ones are
+    reported apart, never counted as passes or fails)."""
+    flags = [_passed(j) for j in judgments]
+    passes, fails = sum(f is True for f in flags), sum(f is False for f in flags)
+    spoken = passes + fails
+    return {"n": len(flags), "passes": passes, "fails": fails, "uncertain": len(flags) - spoken,
+            "pass_rate": passes / spoken if spoken else 0.0}
+
+
+def _spoken(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a verdict (pass or fail)."""
+    return frame[frame["passed"].notna().to_numpy(dtype=bool)]
 
 
 def _with_scenarios(frame: pd.DataFrame, scenarios: Iterable[Any]) -> pd.DataFrame:
@@ -95,9 +121,10 @@ def pass_k(frame: pd.DataFrame) -> dict[str, Any]:
     Uses the unbiased estimators C(c, k) / C(n, k) and 1 - C(n - c, k) / C(n, k) per scenario (n runs, c passes),
     averaged over scenarios; with exactly K seeds everywhere, pass^K is the share of scenarios passing on all seeds.
     """
+    frame = _spoken(frame)  # seeds the judge abstained on do not count as either
     if frame.empty:
         return {"k": 0, "multi_seed": False, "pass_hat_k": {}, "pass_at_k": {}}
-    per = frame.groupby("scenario_id")["passed"].agg(["size", "sum"])
+    per = frame.assign(passed=frame["passed"].astype(int)).groupby("scenario_id")["passed"].agg(["size", "sum"])
     k_max = int(per["size"].min())
     hat, at = {}, {}
     for k in range(1, k_max + 1):
@@ -138,7 +165,7 @@ def _rubric_failures(rubric: Mapping[str, Any]) -> list[str]:
 
 def failure_reasons(frame: pd.DataFrame, top_n: int = 10) -> dict[str, Any]:
     """Failed judgments grouped by failed rubric criterion, plus the most frequent rationale keywords."""
-    failed = frame[~frame["passed"]]
+    failed = frame[frame["passed"].eq(False).fillna(False).to_numpy(dtype=bool)]
     criteria: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
     keywords: Counter[str] = Counter()
@@ -164,11 +191,13 @@ def failure_reasons(frame: pd.DataFrame, top_n: int = 10) -> dict[str, Any]:
 
 
 def _rate_block(df: pd.DataFrame, conf: float) -> dict[str, Any]:
-    """n, passes, pass rate with Wilson CI and mean score of a frame."""
-    n, s = len(df), int(df["passed"].sum())
+    """n (traces with a verdict), passes, pass rate with Wilson CI, uncertain (abstained, apart) and mean score
+    (of every judged trace) of a frame."""
+    spoken = _spoken(df)
+    n, s = len(spoken), int(spoken["passed"].sum())
     low, high = wilson_interval(s, n, conf)
     return {"n": n, "passes": s, "pass_rate": s / n if n else 0.0, "ci_low": low, "ci_high": high,
-            "mean_score": float(df["score"].mean()) if n else 0.0}
+            "uncertain": len(df) - n, "mean_score": float(df["score"].mean()) if len(df) else 0.0}
 
 
 def aggregate_judgments(judgments: Iterable[Any], scenarios: Iterable[Any], conf: float = 0.95) -> dict[str, Any]:
@@ -231,7 +260,12 @@ def _paired_tests(pairs: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> 
     scen = (per["sum"] / per["size"]).to_numpy()
     # McNemar's units are scenarios (seeds of one scenario are not independent): a scenario passes for an agent
     # when most of its seeds pass, and a tie counts as a fail
-    votes = pairs.groupby("scenario_id")[["passed_a", "passed_b"]].mean()
+    # seeds the judge abstained on are left out of the vote; a scenario without a spoken verdict for both agents is
+    # left out of McNemar's test (counted in ``uncertain_scenarios``)
+    votes = pairs[["scenario_id"]].assign(passed_a=pairs["passed_a"].astype("Float64"),
+                                          passed_b=pairs["passed_b"].astype("Float64")).groupby("scenario_id").mean()
+    decided = votes["passed_a"].notna() & votes["passed_b"].notna()
+    votes = votes[decided.to_numpy(dtype=bool)].astype(float)
     maj_a, maj_b = votes["passed_a"] > 0.5, votes["passed_b"] > 0.5
     a_only = int((maj_a & ~maj_b).sum())
     b_only = int((~maj_a & maj_b).sum())
@@ -240,10 +274,17 @@ def _paired_tests(pairs: pd.DataFrame, n_boot: int, seed: int, alpha: float) -> 
     return {"n_pairs": len(pairs), "n_scenarios": len(per), "mean_a": float(pairs["score_a"].mean()),
             "mean_b": float(pairs["score_b"].mean()), "mean_diff": float(d.mean()), "ci_low": low, "ci_high": high,
             "sd_diff": float(scen.std(ddof=1)) if len(scen) > 1 else 0.0,
-            "pass_rate_a": float(pairs["passed_a"].mean()), "pass_rate_b": float(pairs["passed_b"].mean()),
+            "pass_rate_a": _rate(pairs["passed_a"]), "pass_rate_b": _rate(pairs["passed_b"]),
+            "uncertain_a": int(pairs["passed_a"].isna().sum()), "uncertain_b": int(pairs["passed_b"].isna().sum()),
             "mcnemar": {"a_only": a_only, "b_only": b_only, "p": mcnemar_exact(a_only, b_only),
-                        "unit": MCNEMAR_UNIT},
+                        "unit": MCNEMAR_UNIT, "uncertain_scenarios": int((~decided).sum())},
             "wilcoxon": {"p": wilcoxon_p(scen)}, "cohens_dz": cohens_dz(scen), "rank_biserial": rank_biserial(scen)}
+
+
+def _rate(passed: pd.Series) -> float:
+    """The pass rate over the spoken verdicts of a nullable pass column."""
+    spoken = passed.dropna()
+    return float(spoken.astype(float).mean()) if len(spoken) else 0.0
 
 
 def _significant(block: Mapping[str, Any], p_wilcoxon: float, p_mcnemar: float, alpha: float) -> bool:

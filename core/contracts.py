@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.lifecycle_config import DEFAULTS
 
 Difficulty = Literal["easy", "medium", "hard"]
-Role = Literal["user", "assistant"]
+Role = Literal["user", "assistant", "tool"]
+Verdict = Literal["pass", "fail", "uncertain"]
 Outcome = Literal["goal_met", "abandoned", "max_turns", "error"]
 
 TURN_CITATION = re.compile(r"\bturns? \d+", re.IGNORECASE)
@@ -104,11 +105,27 @@ class Dataset(_Contract):
         raise KeyError(scenario_id)
 
 
+class ToolCallRecord(_Contract):
+    """A tool call the agent made in an assistant turn: the tool, its arguments and (when it ran) its id."""
+
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+
+
 class Turn(_Contract):
-    """One message of a simulated conversation, with what producing it cost."""
+    """One message of a conversation, with what producing it cost.
+
+    An assistant turn may carry the tool calls the agent made (``tool_calls``); a ``tool`` turn is a tool's result
+    (``content``), naming the tool (``name``) and the call it answers (``tool_call_id``); ``is_error`` marks a
+    failed call. The judge reads them: what the agent did, not only what it said."""
 
     role: Role
     content: str
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    name: str | None = Field(default=None, description="The tool whose result a tool turn is.")
+    tool_call_id: str | None = None
+    is_error: bool = False
     latency_ms: float = Field(default=0.0, ge=0)
     tokens: int = Field(default=0, ge=0)
     cost_usd: float = Field(default=0.0, ge=0)
@@ -144,15 +161,31 @@ class CriterionScore(_Contract):
 
 
 class Judgment(_Contract):
-    """The judge's verdict on one trace."""
+    """The judge's verdict on one trace: ``verdict`` pass, fail or uncertain (the judge abstained: its confidence
+    was below the threshold), ``passed`` its boolean (None when uncertain), ``confidence`` in [0, 1]."""
 
     scenario_id: str
     agent: AgentRef
     seed: int
     score: int = Field(ge=1, le=5)
-    passed: bool
+    passed: bool | None = None
+    verdict: Verdict
+    confidence: float = Field(default=1.0, ge=0, le=1)
     rationale: str
     rubric: dict[str, CriterionScore]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verdict_and_passed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        verdict, passed = data.get("verdict"), data.get("passed")
+        if verdict is None:  # judgments written before verdicts existed carry only ``passed``
+            return data if passed is None else {**data, "verdict": "pass" if passed else "fail"}
+        expected = None if verdict == "uncertain" else verdict == "pass"
+        if "passed" in data and passed != expected:
+            raise ValueError(f"passed={passed!r} contradicts verdict {verdict!r}")
+        return {**data, "passed": expected}
 
     @field_validator("rationale")
     @classmethod

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     gemini_model: str = Field(default="gemini-2.5-flash", description="Chat model name for the gemini provider.")
     llm_timeout_s: float = Field(default=60.0, description="Per-call timeout of the hosted chat model.")
     llm_max_retries: int = Field(default=2, description="Retries of the hosted chat model.")
+    judge_min_confidence: float = Field(default=0.6, ge=0, le=1, description="Below this confidence the judge "
+                                        "abstains: the verdict is 'uncertain' and the trace goes to review.")
     embeddings: EmbeddingsProvider = Field(default="auto", description="auto | minilm | gemini | openai")
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPSGRAPH_OPENAI_BASE_URL", "OPENAI_BASE_URL"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from analytics.judgment_stats import verdict_counts
 from graphs.approval import ApprovalRequest, DecisionKind, request_approval
 from graphs.audit import write_audit
 from graphs.projects import load_policy
@@ -49,10 +50,13 @@ def judging_summary(state: LifecycleState) -> Summary:
     metrics: dict[str, float | int | str] = {}
     parts = []
     for role, js in state["judgments"].items():
-        rate = sum(j["passed"] for j in js) / max(1, len(js))
+        counts = verdict_counts(js)
+        rate, unsure = counts["pass_rate"], counts["uncertain"]
         mean = sum(j["score"] for j in js) / max(1, len(js))
-        metrics.update({f"{role}_pass_rate": round(rate, 3), f"{role}_mean_score": round(mean, 2)})
-        parts.append(f"{role}: pass rate {rate:.0%}, mean score {mean:.2f} over {len(js)} judgments")
+        metrics.update({f"{role}_pass_rate": round(rate, 3), f"{role}_mean_score": round(mean, 2),
+                        f"{role}_uncertain": unsure})
+        parts.append(f"{role}: pass rate {rate:.0%}, mean score {mean:.2f} over {len(js)} judgments"
+                     + (f" ({unsure} uncertain, left out of the pass rate and waiting for review)" if unsure else ""))
     return "Judging finished. " + "; ".join(parts) + ".", metrics
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics.judgment_stats import verdict_counts
 from core.contracts import SimulationTrace
 from graphs.state import LifecycleState, StageRuntime, lifecycle_config
 
@@ -15,7 +16,7 @@ def step_metrics(state: LifecycleState) -> dict[str, float]:
     traces = [SimulationTrace.model_validate(t) for t in state["traces"]["candidate"]]
     latencies = sorted(t.latency_ms for tr in traces for t in tr.turns if t.role == "assistant")
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
-    return {"pass_rate": round(sum(j["passed"] for j in judgments) / max(1, len(judgments)), 4),
+    return {"pass_rate": round(verdict_counts(judgments)["pass_rate"], 4),
             "error_rate": round(sum(tr.outcome == "error" for tr in traces) / max(1, len(traces)), 4),
             "latency_p95_ms": round(float(p95), 1)}
 

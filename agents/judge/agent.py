@@ -4,8 +4,9 @@ It asks ``get_chat_model(agent="judge")`` for a structured ``JudgeVerdict`` (per
 citing turns, and a rationale) with the prompt ``agents/prompts/judge.md``, which guards against position and
 verbosity bias. Offline the verdict is computed by the rubric checker (``agents.judge.offline``,
 ``agents.judge.rubric``). The overall score and the pass decision are computed here for every provider: score =
-rounded mean of the criteria; passed = score >= 4 and no critical criterion (goal_achieved,
-followed_expected_behavior, policy_compliance) scored 2 or lower."""
+rounded mean of the criteria; the verdict is pass when score >= 4 and no critical criterion (goal_achieved,
+followed_expected_behavior, policy_compliance) scored 2 or lower, else fail, and "uncertain" (the judge abstains,
+``passed`` is None) when the verdict's confidence is below ``OPSGRAPH_JUDGE_MIN_CONFIDENCE``."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from langchain_core.messages import BaseMessage, SystemMessage
 
 from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict
 from agents.prompts import load_prompt
-from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment
+from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment, Verdict
 from core.evidence import request_message
 from core.lifecycle_config import DEFAULTS
 from core.providers import get_chat_model
+from core.settings import get_settings
 
 
 def judge_messages(item: JudgeInput) -> list[BaseMessage]:
@@ -31,8 +33,9 @@ def judge_messages(item: JudgeInput) -> list[BaseMessage]:
     return [SystemMessage(load_prompt("judge")), request_message(request)]
 
 
-def to_judgment(item: JudgeInput, verdict: JudgeVerdict) -> Judgment:
-    """Combine a verdict into a Judgment: overall score, pass decision, turn-citing rationale."""
+def to_judgment(item: JudgeInput, verdict: JudgeVerdict, min_confidence: float | None = None) -> Judgment:
+    """Combine a verdict into a Judgment: overall score, verdict (uncertain below ``min_confidence``, default the
+    setting), confidence, turn-citing rationale."""
     given = {c.name: c for c in verdict.criteria if c.name in CRITERIA}
     rubric = {n: CriterionScore(score=given[n].score, notes=given[n].notes, critical=n in CRITICAL) if n in given
               else CriterionScore(score=1, notes="criterion not scored by the judge model", critical=n in CRITICAL)
@@ -43,8 +46,14 @@ def to_judgment(item: JudgeInput, verdict: JudgeVerdict) -> Judgment:
     rationale = verdict.rationale.strip()
     if not TURN_CITATION.search(rationale):
         rationale += f" (evidence: turns 1-{max(1, len(item.trace.turns))})"
+    threshold = get_settings().judge_min_confidence if min_confidence is None else min_confidence
+    decided: Verdict = "pass" if score >= 4 and not critical_fail else "fail"
+    spoken = verdict.confidence >= threshold
+    if not spoken:
+        rationale += f" Uncertain: confidence {verdict.confidence:.2f} is below {threshold:.2f}, so it goes to review."
     return Judgment(scenario_id=item.scenario.id, agent=item.trace.agent, seed=item.trace.seed, score=score,
-                    passed=score >= 4 and not critical_fail, rationale=rationale, rubric=rubric)
+                    verdict=decided if spoken else "uncertain", confidence=round(verdict.confidence, 4),
+                    rationale=rationale, rubric=rubric)
 
 
 def judge_one(item: JudgeInput) -> Judgment:
@@ -65,9 +74,12 @@ def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.
 
 
 def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict[str, Any]:
-    """Pass rate and mean score overall, per category (when ``dataset`` is given) and per criterion."""
+    """Pass rate (over the traces with a verdict; the uncertain ones counted apart) and mean score overall, per
+    category (when ``dataset`` is given) and per criterion."""
     def stats(js: list[Judgment]) -> dict[str, float]:
-        return {"n": len(js), "pass_rate": round(sum(j.passed for j in js) / len(js), 4) if js else 0.0,
+        spoken = [j for j in js if j.passed is not None]
+        return {"n": len(js), "uncertain": len(js) - len(spoken),
+                "pass_rate": round(sum(bool(j.passed) for j in spoken) / len(spoken), 4) if spoken else 0.0,
                 "mean_score": round(sum(j.score for j in js) / len(js), 4) if js else 0.0}
 
     by_cat: dict[str, list[Judgment]] = defaultdict(list)
@@ -94,6 +106,7 @@ def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: s
         mlflow.log_text("".join(j.model_dump_json() + "\n" for j in judgments), "judging/judgments.jsonl")
         mlflow.log_dict(summary, "judging/summary.json")
         mlflow.log_metrics({"pass_rate": summary["overall"]["pass_rate"],
+                            "uncertain": summary["overall"]["uncertain"],
                             "mean_score": summary["overall"]["mean_score"], "judged": len(judgments),
                             **{f"criterion_{n}": v for n, v in summary["criteria"].items()}})
         return str(run.info.run_id)

@@ -197,19 +197,24 @@ def make_labelled_traces(path: Path | str | None = DEFAULT_PATH) -> list[dict[st
 
 
 def judge_agreement(path: Path | str = DEFAULT_PATH) -> dict[str, Any]:
-    """Judge every labelled item; agreement, confusion counts (positive = pass) and the disagreeing ids."""
+    """Judge every labelled item; agreement on the spoken verdicts, coverage (the share with a verdict), the
+    uncertain ids, confusion counts (positive = pass) and the disagreeing ids."""
     from agents.judge.agent import judge
 
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     judgments = judge([JudgeInput(scenario=r["scenario"], trace=r["trace"]) for r in rows])
     conf = {"tp": 0, "tn": 0, "fp": 0, "fn": 0}
-    wrong = []
+    wrong, uncertain = [], []
     for row, j in zip(rows, judgments, strict=True):
+        if j.passed is None:
+            uncertain.append(row["id"])
+            continue
         key = ("t" if j.passed == row["label_pass"] else "f") + ("p" if j.passed else "n")
         conf[key] += 1
         if j.passed != row["label_pass"]:
             wrong.append({"id": row["id"], "family": row.get("family"), "label_pass": row["label_pass"],
                           "judge_passed": j.passed, "rationale": j.rationale})
-    n = len(rows)
-    return {"agreement": round((conf["tp"] + conf["tn"]) / n, 4) if n else 0.0, "n": n, "confusion": conf,
+    n, spoken = len(rows), len(rows) - len(uncertain)
+    return {"agreement": round((conf["tp"] + conf["tn"]) / spoken, 4) if spoken else 0.0, "n": n,
+            "coverage": round(spoken / n, 4) if n else 0.0, "uncertain": uncertain, "confusion": conf,
             "disagreements": wrong}

@@ -24,6 +24,9 @@ class JudgeVerdict(BaseModel):
 
     criteria: list[CriterionVerdict]
     rationale: str = Field(description="1-3 sentences citing turn numbers.")
+    confidence: float = Field(default=1.0, ge=0, le=1, description="How sure the verdict is, from 0 to 1: low when "
+                                                                   "the transcript does not show whether the goal "
+                                                                   "was reached or a rule was kept.")
 
 
 class JudgeRequest(BaseModel):

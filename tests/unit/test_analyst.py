@@ -159,5 +159,6 @@ def test_cli_analyst_answers_the_question_and_is_idempotent(judged: tuple[Datase
     res = CliRunner().invoke(app, ["-i", "-"], input=json.dumps(payload))
     assert res.exit_code == 2 and "field 'judgments'" in res.output and "nope-01" in res.output
     payload["judgments"][0].pop("passed")
+    payload["judgments"][0].pop("verdict")
     res = CliRunner().invoke(app, ["-i", "-"], input=json.dumps(payload))
-    assert res.exit_code == 2 and "field 'judgments.0.passed': Field required" in res.output
+    assert res.exit_code == 2 and "field 'judgments.0.verdict': Field required" in res.output

@@ -102,7 +102,7 @@ def test_export_writes_one_valid_schema_per_contract(tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == sorted(f"{m.__name__}.schema.json" for m in EXPORTED)
     assert {"AnalystReport", "ComparisonReport", "FeedbackReport", "Diagnosis"} <= {m.__name__ for m in EXPORTED}
     judgment = json.loads((tmp_path / "contracts" / "Judgment.schema.json").read_text())
-    assert set(judgment["required"]) >= {"scenario_id", "agent", "seed", "score", "passed", "rationale", "rubric"}
+    assert set(judgment["required"]) >= {"scenario_id", "agent", "seed", "score", "verdict", "rationale", "rubric"}
     assert judgment["properties"]["score"]["maximum"] == 5
     scenario = json.loads((tmp_path / "contracts" / "Scenario.schema.json").read_text())
     assert scenario["properties"]["difficulty"]["enum"] == ["easy", "medium", "hard"]

@@ -101,8 +101,9 @@ def test_judge_agrees_with_labelled_traces() -> None:
     assert committed == json.loads(json.dumps(make_labelled_traces(None)))  # the file is the generator's output
     assert len(committed) >= 40 and 0.3 < sum(r["label_pass"] for r in committed) / len(committed) < 0.7
     result = judge_agreement(DEFAULT_PATH)
-    assert result["n"] == len(committed) and result["agreement"] >= 0.85
-    assert sum(result["confusion"].values()) == result["n"] and len(result["disagreements"]) == (
+    assert result["n"] == len(committed) and result["agreement"] >= 0.85 and result["coverage"] >= 0.6
+    assert sum(result["confusion"].values()) + len(result["uncertain"]) == result["n"]
+    assert len(result["disagreements"]) == (
         result["confusion"]["fp"] + result["confusion"]["fn"])
 
 

@@ -122,7 +122,8 @@ def test_identical_agents_are_not_significant() -> None:
     js = simulate("same", 0.6, np.random.default_rng(1))
     r = compare(js, js, scenarios())
     assert r["mean_diff"] == 0 and (r["ci_low"], r["ci_high"]) == (0.0, 0.0)
-    assert r["wilcoxon"]["p"] == 1.0 and r["mcnemar"] == {"a_only": 0, "b_only": 0, "p": 1.0, "unit": MCNEMAR_UNIT}
+    assert r["wilcoxon"]["p"] == 1.0 and r["mcnemar"] == {"a_only": 0, "b_only": 0, "p": 1.0, "unit": MCNEMAR_UNIT,
+                                                           "uncertain_scenarios": 0}
     assert not r["significant"] and r["winner"] is None
     assert r["cohens_dz"] == 0.0 and r["rank_biserial"] == 0.0
     assert r["power"]["n_required"] is None and "No detectable difference" in r["power"]["text"]
