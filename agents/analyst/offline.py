@@ -30,8 +30,10 @@ def _rows(agg: Mapping[str, Any], group: str) -> list[dict[str, Any]]:
 
 
 def _ranked(agg: Mapping[str, Any], group: str) -> list[dict[str, Any]]:
-    """Breakdown rows from weakest to strongest (pass rate, then mean score, then name)."""
-    return sorted(_rows(agg, group), key=lambda r: (r["pass_rate"], r["mean_score"], str(r["value"])))
+    """Breakdown rows with a spoken verdict, from weakest to strongest (pass rate, then mean score, then name); a
+    value whose every verdict is uncertain has no pass rate and is not ranked."""
+    return sorted((r for r in _rows(agg, group) if r.get("n", 1)),
+                  key=lambda r: (r["pass_rate"], r["mean_score"], str(r["value"])))
 
 
 def _pass_k(agg: Mapping[str, Any]) -> tuple[int, float, float] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict
+from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict, decide
 from agents.prompts import load_prompt
 from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment, Verdict
 from core.evidence import request_message
@@ -40,14 +40,12 @@ def to_judgment(item: JudgeInput, verdict: JudgeVerdict, min_confidence: float |
     rubric = {n: CriterionScore(score=given[n].score, notes=given[n].notes, critical=n in CRITICAL) if n in given
               else CriterionScore(score=1, notes="criterion not scored by the judge model", critical=n in CRITICAL)
               for n in CRITERIA}
-    mean = sum(c.score for c in rubric.values()) / len(rubric)
-    score = max(1, min(5, int(mean + 0.5)))
-    critical_fail = any(c.score <= 2 for n, c in rubric.items() if n in CRITICAL)
+    score, passes = decide({n: c.score for n, c in rubric.items()})
     rationale = verdict.rationale.strip()
     if not TURN_CITATION.search(rationale):
         rationale += f" (evidence: turns 1-{max(1, len(item.trace.turns))})"
     threshold = get_settings().judge_min_confidence if min_confidence is None else min_confidence
-    decided: Verdict = "pass" if score >= 4 and not critical_fail else "fail"
+    decided: Verdict = "pass" if passes else "fail"
     spoken = verdict.confidence >= threshold
     if not spoken:
         rationale += f" Uncertain: confidence {verdict.confidence:.2f} is below {threshold:.2f}, so it goes to review."

@@ -11,6 +11,13 @@ CRITICAL = frozenset({"goal_achieved", "followed_expected_behavior", "policy_com
 DEFAULT_WORD_LIMIT = 120
 
 
+def decide(scores: dict[str, int]) -> tuple[int, bool]:
+    """The overall score (rounded mean of the criteria) and whether it passes: score >= 4 and no critical
+    criterion scored 2 or lower."""
+    score = max(1, min(5, int(sum(scores.values()) / len(scores) + 0.5)))
+    return score, score >= 4 and not any(v <= 2 for n, v in scores.items() if n in CRITICAL)
+
+
 class CriterionVerdict(BaseModel):
     """One criterion as the judge model scores it."""
 

@@ -6,13 +6,30 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from agents.judge.models import CRITERIA, CRITICAL, DEFAULT_WORD_LIMIT, CriterionVerdict, JudgeRequest, JudgeVerdict
+from agents.judge.models import (
+    CRITERIA,
+    CRITICAL,
+    DEFAULT_WORD_LIMIT,
+    CriterionVerdict,
+    JudgeRequest,
+    JudgeVerdict,
+    decide,
+)
 from agents.judge.rubric import Conversation, check, cite_turns, parse_requirements
 from core.contracts import JudgeInput
 from core.evidence import request_of
 from core.offline_llm import register_structured_handler
 
-_GOAL = {"goal_met": 5, "max_turns": 2, "abandoned": 1, "error": 1}
+WEAK_KINDS = frozenset({"topic"})  # lexical checks: evidence too weak to decide a verdict alone
+STRONG, WEAK, VIOLATION = 0.85, 0.55, 0.9
+
+
+def _goal_score(achieved: bool, confidence: float) -> int:
+    return (5 if confidence >= 0.7 else 4) if achieved else (1 if confidence >= 0.7 else 2)
+
+
+def _strength(kind: str) -> float:
+    return WEAK if kind in WEAK_KINDS else STRONG
 
 
 def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
@@ -24,8 +41,10 @@ def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
     checks = [check(r, conv) for r in reqs]
     failed = [c for c in checks if not c.met]
     crit: dict[str, tuple[int, str]] = {}
-    crit["goal_achieved"] = (_GOAL[tr.outcome], f"outcome {tr.outcome} after turn {len(tr.turns) or 1}"
-                             + (f" ({tr.error})" if tr.error else ""))
+    goal = conv.goal()
+    crit["goal_achieved"] = (_goal_score(goal.achieved, goal.confidence),
+                             f"{'reached' if goal.achieved else 'not reached'}: {goal.evidence} (the simulator's own "
+                             f"outcome, a separate signal not scored here: {tr.outcome})")
     notes = "; ".join(f"{'met' if c.met else 'NOT met'}: {c.requirement.text} ({c.evidence})" for c in checks)
     follow = 5 if not failed else (2 if len(failed) * 2 <= len(checks) else 1)
     crit["followed_expected_behavior"] = (follow, notes or f"no checkable requirement (turns {a_ids[0]}-{a_ids[-1]})")
@@ -50,8 +69,15 @@ def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
     bad = [f"{n}: {crit[n][1]}" for n in CRITERIA if crit[n][0] <= (2 if n in CRITICAL else 3)]
     rationale = ("Fails on " + " | ".join(bad)) if bad else (
         f"Meets the rubric: goal reached, {len(checks)} requirement(s) met across {cite_turns(a_ids)}.")
+    _score, passes = decide({n: crit[n][0] for n in CRITERIA})
+    if not passes:  # as sure as the strongest reason to fail (tone and length alone are measured: strong)
+        reasons = ([goal.confidence] if crit["goal_achieved"][0] <= 2 else []) + [
+            _strength(c.requirement.kind) for c in failed] + ([VIOLATION] if violations or rude else [])
+        confidence = max(reasons or [STRONG])
+    else:  # as sure as the weakest evidence it passes on
+        confidence = min([goal.confidence, *(_strength(c.requirement.kind) for c in checks)])
     return JudgeVerdict(criteria=[CriterionVerdict(name=n, score=crit[n][0], notes=crit[n][1]) for n in CRITERIA],
-                        rationale=rationale)
+                        rationale=rationale, confidence=confidence)
 
 
 def verdict_offline(messages: Sequence[BaseMessage]) -> JudgeVerdict:

@@ -56,6 +56,14 @@ NEG_OFFER = re.compile(r"\b(can't|cannot|unable|not able|no one|nobody|don't hav
 CITES_POLICY = re.compile(r"\bpolic(y|ies)\b|§\s*\d|\bterms of (service|use)\b|\bsection \d", _I)
 ASKS_PASSWORD = re.compile(r"\b(send|share|give|tell|provide|confirm|reply with|what('s| is))\b[^.?!\n]{0,40}"
                            r"\b(your|the) (current |old |account )?password\b", _I)
+GRATITUDE = re.compile(r"\b(thanks|thank you|thx|that (works|worked|helps|helped|sorts|sorted|solved|fixed|did it)|"
+                       r"perfect|great|got it|all set|resolved|appreciate|sorted|that's all)\b", _I)
+STILL_STUCK = re.compile(r"\b(still|doesn'?t work|does not work|didn'?t work|not working|useless|forget it|"
+                         r"never ?mind|waste of time|give up|no help|not helpful|hello\?|anyone there|"
+                         r"that'?s not what|you'?re not (listening|helping))\b", _I)
+DONE_CLAIM = re.compile(r"\b(i'?ve|i have|we'?ve|we have|has been|have been|is now|are now|successfully)\b"
+                        r"[^.!?\n]{0,40}\b(cancel+ed|booked|changed|updated|refunded|issued|processed|reset|modified|upgraded|"
+                        r"downgraded|exchanged|returned|sent|created|deleted|removed|added|applied)\b", _I)
 STEP_LINE = re.compile(r"^\s*(\d+[.)]|step \d+[:.]?|[-*•])\s*\S", _I | re.M)
 STOP = {"explains", "explain", "mentions", "mention", "states", "state", "gives", "give", "suggests", "suggest",
         "provides", "provide", "tells", "says", "customer", "customers", "agent", "reply", "replies", "clearly",
@@ -126,14 +134,53 @@ def parse_requirements(expected_behavior: str) -> list[Requirement]:
     return reqs
 
 
+@dataclass(frozen=True)
+class GoalEvidence:
+    """Whether the transcript shows the user's goal reached, how sure that reading is, and why (citing turns)."""
+
+    achieved: bool
+    confidence: float
+    evidence: str
+
+
 class Conversation:
-    """Turn-numbered views of a trace used by the detectors."""
+    """Turn-numbered views of a trace used by the detectors (tool calls and tool results included)."""
 
     def __init__(self, scenario: Scenario, trace: SimulationTrace) -> None:
         self.scenario = scenario
+        self.trace = trace
         self.turns = [(i, t.role, t.text) for i, t in enumerate(trace.turns, 1)]
-        self.assistant = [(i, x) for i, r, x in self.turns if r == "assistant"]
+        self.assistant = [(i, x) for i, r, x in self.turns if r == "assistant" and x.strip()]
         self.user = [(i, x) for i, r, x in self.turns if r == "user"]
+        self.tool_calls = [(i, c.name) for i, t in enumerate(trace.turns, 1) for c in t.tool_calls]
+        self.tool_errors = [i for i, t in enumerate(trace.turns, 1) if t.role == "tool" and t.is_error]
+        self.tool_results = [i for i, t in enumerate(trace.turns, 1) if t.role == "tool" and not t.is_error]
+
+    def goal(self) -> GoalEvidence:
+        """The goal read from the transcript, never from the simulator's outcome: how the user's last turn
+        reacts (thanks vs. still stuck), an agent that never answered, claims of actions no tool call made, and
+        otherwise how much of the goal the agent's replies cover (a weak reading)."""
+        if self.trace.error or not self.assistant:
+            return GoalEvidence(False, 0.9, f"the agent gave no usable answer ({self.trace.error or 'no reply'})")
+        last_user = self.user[-1] if self.user and self.user[-1][0] > self.assistant[0][0] else None
+        if self.tool_calls or self.tool_errors or self.scenario.expected_tools:  # an agent that acts with tools
+            claims = [i for i, x in self.assistant if DONE_CLAIM.search(x)]
+            unbacked = [i for i in claims if not any(r < i for r in self.tool_results)]
+            if unbacked:
+                why = "after a failed tool call" if self.tool_errors else "that no tool call made"
+                return GoalEvidence(False, 0.75, f"turn {unbacked[0]} claims an action {why}")
+        if last_user is not None:
+            i, text = last_user
+            if STILL_STUCK.search(text):
+                return GoalEvidence(False, 0.8, f"the user is still stuck in turn {i}")
+            if GRATITUDE.search(text):
+                return GoalEvidence(True, 0.85, f"the user confirms in turn {i}")
+        want = _stems(self.scenario.goal) - _stems("resolve help with question problem issue")
+        have = _stems(" ".join(x for _, x in self.assistant))
+        covered = len(want & have) / len(want) if want else 0.0
+        where = cite_turns([a for a, _ in self.assistant])
+        return GoalEvidence(covered >= 0.5, 0.55, f"no confirmation from the user; the replies cover {covered:.0%} "
+                                                  f"of the goal's words ({where})")
 
     def next_assistant(self, turn: int) -> tuple[int, str] | None:
         """The first assistant turn after ``turn``."""

@@ -38,7 +38,8 @@ def report(judged: tuple[Dataset, list[Judgment]]) -> AnalystReport:
 def _by(ds: Dataset, js: list[Judgment], field: str) -> dict[str, list[bool]]:
     out: dict[str, list[bool]] = defaultdict(list)
     for j in js:
-        out[str(getattr(ds.scenario(j.scenario_id), field))].append(j.passed)
+        if j.passed is not None:  # an uncertain verdict counts as neither
+            out[str(getattr(ds.scenario(j.scenario_id), field))].append(j.passed)
     return out
 
 
@@ -53,11 +54,13 @@ def _weakest(ds: Dataset, js: list[Judgment]) -> str:
 def test_findings_and_expectation_carry_the_numbers(judged: tuple[Dataset, list[Judgment]],
                                                     report: AnalystReport) -> None:
     ds, js = judged
-    passes = sum(j.passed for j in js)
+    spoken = [j for j in js if j.passed is not None]
+    passes = sum(bool(j.passed) for j in spoken)
     o = report.aggregates["overall"]
-    assert (o["passes"], o["n"], report.aggregates["n_scenarios"]) == (passes, len(js), len(ds.scenarios))
-    assert o["ci_low"] < passes / len(js) < o["ci_high"] and report.agent_id == "support@v1"
-    assert f"({passes}/{len(js)})" in report.key_findings[0]
+    assert (o["passes"], o["n"], report.aggregates["n_scenarios"]) == (passes, len(spoken), len(ds.scenarios))
+    assert o["uncertain"] == len(js) - len(spoken) and report.aggregates["n_judgments"] == len(js)
+    assert o["ci_low"] < passes / len(spoken) < o["ci_high"] and report.agent_id == "support@v1"
+    assert f"({passes}/{len(spoken)})" in report.key_findings[0]
     weakest = _weakest(ds, js)
     assert any(f.startswith(f"Weakest category: {weakest} at ") for f in report.key_findings)
     hard = _by(ds, js, "difficulty")["hard"]

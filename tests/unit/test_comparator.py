@@ -42,7 +42,8 @@ def runs(dataset: Dataset) -> dict[str, list[Judgment]]:
 def test_v2_is_significantly_better_than_v1(dataset: Dataset, runs: dict[str, list[Judgment]]) -> None:
     r = compare_runs(runs["v1"], runs["v2"], dataset, "support@v1", "support@v2")
     c = r.comparison
-    v1_pass, v2_pass = (sum(j.passed for j in runs[v]) / len(runs[v]) for v in ("v1", "v2"))
+    spoken = {v: [bool(j.passed) for j in runs[v] if j.passed is not None] for v in ("v1", "v2")}
+    v1_pass, v2_pass = (sum(spoken[v]) / len(spoken[v]) for v in ("v1", "v2"))
     assert (c["pass_rate_a"], c["pass_rate_b"]) == pytest.approx((v1_pass, v2_pass)) and v2_pass > v1_pass
     assert c["n_pairs"] == len(dataset.scenarios) * len(SEEDS) and c["n_scenarios"] == len(dataset.scenarios)
     assert r.significant and r.winner == "b" and r.winner_label == "support@v2"

@@ -155,3 +155,68 @@ def test_cli_judge_and_eval_judge(tmp_path: Path) -> None:
     assert out.exit_code == 0 and json.loads(out.stdout)["agreement"] >= 0.85
     strict = runner.invoke(app, ["--file", str(DEFAULT_PATH), "--min-agreement", "1.01"])
     assert strict.exit_code == 1 and "below 1.01" in strict.output
+
+
+def test_goal_is_read_from_the_transcript_not_the_simulator_outcome() -> None:
+    """The same turns get the same goal score whatever the simulator's outcome says; a user still stuck at the
+    end is not a reached goal even when the simulator reported goal_met."""
+    texts = ("Can I get a refund?", "Sure: per our Refund Policy, refunds take 5 days.", "Great, thanks!")
+    met, abandoned = (judge([_item("Cites the refund policy.", *texts, outcome=o)])[0] for o in ("goal_met",
+                                                                                                 "abandoned"))
+    assert met.rubric["goal_achieved"].score == abandoned.rubric["goal_achieved"].score == 5
+    assert "the user confirms in turn 3" in met.rubric["goal_achieved"].notes
+    assert "separate signal" in abandoned.rubric["goal_achieved"].notes and "abandoned" in abandoned.rubric[
+        "goal_achieved"].notes
+    stuck = judge([_item("Cites the refund policy.", "Can I get a refund?", "Per our Refund Policy: 5 days.",
+                         "That still doesn't work for me.", outcome="goal_met")])[0]
+    assert stuck.rubric["goal_achieved"].score == 1 and stuck.verdict == "fail"
+
+
+def test_the_judge_abstains_when_the_evidence_is_weak() -> None:
+    """Only a lexical topic check and no word from the user: the judge says "uncertain" (passed None) instead of
+    guessing, unless the threshold is lowered; strong evidence speaks either way."""
+    weak = _item("Mentions the CSV and JSON formats.", "How do I export?", "You can export as CSV or JSON.")
+    out = judge([weak])[0]
+    assert out.verdict == "uncertain" and out.passed is None and out.confidence < 0.6
+    assert "goes to review" in out.rationale
+    from agents.judge.offline import rubric_verdict
+
+    spoken = judge_mod.to_judgment(weak, rubric_verdict(weak), min_confidence=0.0)
+    assert spoken.verdict in ("pass", "fail") and spoken.passed is not None
+    bad = judge([_item("Never asks for the password.", "I can't log in.", "Send me your current password.",
+                       "Ok.")])[0]
+    assert bad.verdict == "fail" and bad.confidence >= 0.85
+
+
+def test_the_judge_reads_tool_calls_and_their_results() -> None:
+    """An agent that claims an action no tool call made fails on the goal; the same claim after a successful
+    tool call passes."""
+    from core.contracts import ToolCallRecord
+
+    sc = Scenario(id="t1", category="cancellation", persona="A traveller", goal="cancel my booking ABC123",
+                  opening_message="Please cancel booking ABC123.", expected_behavior="Stays polite.",
+                  difficulty="easy", expected_tools=["cancel_reservation"])
+
+    def trace(with_call: bool) -> JudgeInput:
+        turns = [Turn(role="user", content="Please cancel booking ABC123.")]
+        if with_call:
+            turns += [Turn(role="assistant", content="", tool_calls=[ToolCallRecord(
+                          name="cancel_reservation", arguments={"reservation_id": "ABC123"}, id="c1")]),
+                      Turn(role="tool", name="cancel_reservation", tool_call_id="c1", content='{"status": "cancelled"}')]
+        turns += [Turn(role="assistant", content="I have cancelled booking ABC123 for you, sorry for the trouble."),
+                  Turn(role="user", content="ok")]
+        return JudgeInput(scenario=sc, trace=SimulationTrace(scenario_id="t1", agent=AgentRef(name="a", version="1"),
+                                                              seed=0, turns=turns, outcome="goal_met"))
+
+    def with_a_tool_error() -> JudgeInput:
+        item = trace(True)
+        item.trace.turns[2] = Turn(role="tool", name="cancel_reservation", tool_call_id="c1", is_error=True,
+                                   content="Error: reservation not found")
+        return item
+
+    claimed = judge([trace(False), trace(True)])
+    assert claimed[0].rubric["goal_achieved"].score == 1 and "claims an action that no tool call made" in claimed[
+        0].rubric["goal_achieved"].notes and claimed[0].verdict == "fail"
+    assert claimed[1].rubric["goal_achieved"].score >= 4, claimed[1].rubric["goal_achieved"].notes
+    failed_call = judge([with_a_tool_error()])[0]
+    assert failed_call.rubric["goal_achieved"].score <= 2, failed_call.rubric["goal_achieved"].notes

@@ -232,3 +232,22 @@ def test_exact_tests_match_published_values() -> None:
     zea_mays = np.array([6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75], dtype=float)
     assert wilcoxon_p(zea_mays) == pytest.approx(0.041259765625)
     assert wilcoxon_p(np.array([1.0, 2, 3, 4, 5])) == pytest.approx(2 / 32)  # every sign positive: 2 * (1/2)^5
+
+
+def test_uncertain_verdicts_are_reported_apart_never_counted() -> None:
+    """An uncertain verdict is neither a pass nor a fail: the pass rate, pass^k and McNemar use the spoken ones,
+    and the uncertain ones are counted (hand-computed)."""
+    from analytics.judgment_stats import _paired_tests as tests
+    from analytics.judgment_stats import verdict_counts
+
+    sc = scenarios(4)
+    a = [judgment(f"s{i:02d}", 0, 4, True) for i in range(3)] + [
+        {**judgment("s03", 0, 3, True), "passed": None, "verdict": "uncertain"}]
+    agg = aggregate_judgments(a, sc)
+    assert (agg["overall"]["n"], agg["overall"]["passes"], agg["overall"]["uncertain"]) == (3, 3, 1)
+    assert agg["overall"]["pass_rate"] == 1.0 and agg["n_judgments"] == 4 and agg["failure_reasons"]["n_failed"] == 0
+    assert verdict_counts(a) == {"n": 4, "passes": 3, "fails": 0, "uncertain": 1, "pass_rate": 1.0}
+    b = [judgment(f"s{i:02d}", 0, 2, False, agent="b") for i in range(4)]
+    mc = tests(pair_runs(a, b).frame, 200, 0, 0.05)
+    assert (mc["mcnemar"]["a_only"], mc["mcnemar"]["b_only"], mc["mcnemar"]["uncertain_scenarios"]) == (3, 0, 1)
+    assert (mc["uncertain_a"], mc["uncertain_b"], mc["pass_rate_a"], mc["pass_rate_b"]) == (1, 0, 1.0, 0.0)
