@@ -158,7 +158,8 @@ def _bars(ax: Any, dist: Mapping[int, int]) -> None:
 def _rate_chart(ax: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     names = [_short(r["value"], 24) for r in rows]
     rates = [r["pass_rate"] for r in rows]
-    err = [[r["pass_rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["pass_rate"] for r in rows]]
+    err = [[max(0.0, r["pass_rate"] - r["ci_low"]) for r in rows],  # rounding may put a CI end a hair inside
+           [max(0.0, r["ci_high"] - r["pass_rate"]) for r in rows]]
     ax.barh(names, rates, xerr=err, color="#59a14f", capsize=3)
     ax.set_xlim(0, 1)
     ax.set_xlabel("pass rate")

@@ -20,16 +20,17 @@ from core.contracts import JudgeInput
 from core.evidence import request_of
 from core.offline_llm import register_structured_handler
 
-WEAK_KINDS = frozenset({"topic"})  # lexical checks: evidence too weak to decide a verdict alone
+WEAK_KINDS = frozenset({"topic"})  # lexical checks: a miss may be a paraphrase, so it cannot fail a trace alone
 STRONG, WEAK, VIOLATION = 0.85, 0.55, 0.9
+WEAK_MET = 0.65  # the words being there is better evidence than their absence
 
 
 def _goal_score(achieved: bool, confidence: float) -> int:
     return (5 if confidence >= 0.7 else 4) if achieved else (1 if confidence >= 0.7 else 2)
 
 
-def _strength(kind: str) -> float:
-    return WEAK if kind in WEAK_KINDS else STRONG
+def _strength(kind: str, met: bool = False) -> float:
+    return (WEAK_MET if met else WEAK) if kind in WEAK_KINDS else STRONG
 
 
 def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
@@ -75,7 +76,7 @@ def rubric_verdict(item: JudgeInput) -> JudgeVerdict:
             _strength(c.requirement.kind) for c in failed] + ([VIOLATION] if violations or rude else [])
         confidence = max(reasons or [STRONG])
     else:  # as sure as the weakest evidence it passes on
-        confidence = min([goal.confidence, *(_strength(c.requirement.kind) for c in checks)])
+        confidence = min([goal.confidence, *(_strength(c.requirement.kind, met=True) for c in checks)])
     return JudgeVerdict(criteria=[CriterionVerdict(name=n, score=crit[n][0], notes=crit[n][1]) for n in CRITERIA],
                         rationale=rationale, confidence=confidence)
 

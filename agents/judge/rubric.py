@@ -64,6 +64,8 @@ STILL_STUCK = re.compile(r"\b(still|doesn'?t work|does not work|didn'?t work|not
 DONE_CLAIM = re.compile(r"\b(i'?ve|i have|we'?ve|we have|has been|have been|is now|are now|successfully)\b"
                         r"[^.!?\n]{0,40}\b(cancel+ed|booked|changed|updated|refunded|issued|processed|reset|modified|upgraded|"
                         r"downgraded|exchanged|returned|sent|created|deleted|removed|added|applied)\b", _I)
+DONE_CLAIM_VERB = re.compile(r"\b(cancel|book|chang|updat|refund|issu|process|reset|modif|upgrad|downgrad|exchang|"
+                             r"return|send|creat|delet|remov|add|appl)", _I)
 STEP_LINE = re.compile(r"^\s*(\d+[.)]|step \d+[:.]?|[-*•])\s*\S", _I | re.M)
 STOP = {"explains", "explain", "mentions", "mention", "states", "state", "gives", "give", "suggests", "suggest",
         "provides", "provide", "tells", "says", "customer", "customers", "agent", "reply", "replies", "clearly",
@@ -163,9 +165,8 @@ class Conversation:
         if self.trace.error or not self.assistant:
             return GoalEvidence(False, 0.9, f"the agent gave no usable answer ({self.trace.error or 'no reply'})")
         last_user = self.user[-1] if self.user and self.user[-1][0] > self.assistant[0][0] else None
-        if self.tool_calls or self.tool_errors or self.scenario.expected_tools:  # an agent that acts with tools
-            claims = [i for i, x in self.assistant if DONE_CLAIM.search(x)]
-            unbacked = [i for i in claims if not any(r < i for r in self.tool_results)]
+        if self.tool_calls or self.tool_errors:  # the transcript records the agent's tool use: claims need it
+            unbacked = [i for i, x in self.assistant if (m := DONE_CLAIM.search(x)) and not self._backed(m[2], i)]
             if unbacked:
                 why = "after a failed tool call" if self.tool_errors else "that no tool call made"
                 return GoalEvidence(False, 0.75, f"turn {unbacked[0]} claims an action {why}")
@@ -181,6 +182,15 @@ class Conversation:
         where = cite_turns([a for a, _ in self.assistant])
         return GoalEvidence(covered >= 0.5, 0.55, f"no confirmation from the user; the replies cover {covered:.0%} "
                                                   f"of the goal's words ({where})")
+
+    def _backed(self, verb: str, turn: int) -> bool:
+        """Whether a successful tool result before ``turn`` backs a claim of ``verb`` ("cancelled"): a tool named
+        for that action, or any successful call when no tool is named for an action."""
+        stem = "send" if verb.lower() == "sent" else verb.lower()[:4]
+        names = {i: (t.name or "").lower() for i, t in enumerate(self.trace.turns, 1) if i in self.tool_results}
+        named = [i for i, n in names.items() if stem in n]
+        actions = any(DONE_CLAIM_VERB.search(n.replace("_", " ")) for n in names.values())
+        return any(i < turn for i in (named if named or actions else names))
 
     def next_assistant(self, turn: int) -> tuple[int, str] | None:
         """The first assistant turn after ``turn``."""

@@ -189,34 +189,29 @@ def test_the_judge_abstains_when_the_evidence_is_weak() -> None:
 
 
 def test_the_judge_reads_tool_calls_and_their_results() -> None:
-    """An agent that claims an action no tool call made fails on the goal; the same claim after a successful
-    tool call passes."""
+    """A claimed action needs a successful call of a tool for it: the claim passes after cancel_reservation
+    succeeded, fails after it errored, and fails when only another action's tool ran."""
     from core.contracts import ToolCallRecord
 
     sc = Scenario(id="t1", category="cancellation", persona="A traveller", goal="cancel my booking ABC123",
                   opening_message="Please cancel booking ABC123.", expected_behavior="Stays polite.",
-                  difficulty="easy", expected_tools=["cancel_reservation"])
+                  difficulty="easy")
 
-    def trace(with_call: bool) -> JudgeInput:
-        turns = [Turn(role="user", content="Please cancel booking ABC123.")]
-        if with_call:
-            turns += [Turn(role="assistant", content="", tool_calls=[ToolCallRecord(
-                          name="cancel_reservation", arguments={"reservation_id": "ABC123"}, id="c1")]),
-                      Turn(role="tool", name="cancel_reservation", tool_call_id="c1", content='{"status": "cancelled"}')]
-        turns += [Turn(role="assistant", content="I have cancelled booking ABC123 for you, sorry for the trouble."),
-                  Turn(role="user", content="ok")]
+    def trace(tool: str, error: bool = False) -> JudgeInput:
+        result = "Error: reservation not found" if error else '{"status": "done"}'
+        turns = [Turn(role="user", content="Please cancel booking ABC123."),
+                 Turn(role="assistant", content="", tool_calls=[ToolCallRecord(
+                     name=tool, arguments={"reservation_id": "ABC123"}, id="c1")]),
+                 Turn(role="tool", name=tool, tool_call_id="c1", content=result, is_error=error),
+                 Turn(role="assistant", content="I have cancelled booking ABC123 for you, sorry for the trouble."),
+                 Turn(role="user", content="ok")]
         return JudgeInput(scenario=sc, trace=SimulationTrace(scenario_id="t1", agent=AgentRef(name="a", version="1"),
                                                               seed=0, turns=turns, outcome="goal_met"))
 
-    def with_a_tool_error() -> JudgeInput:
-        item = trace(True)
-        item.trace.turns[2] = Turn(role="tool", name="cancel_reservation", tool_call_id="c1", is_error=True,
-                                   content="Error: reservation not found")
-        return item
-
-    claimed = judge([trace(False), trace(True)])
-    assert claimed[0].rubric["goal_achieved"].score == 1 and "claims an action that no tool call made" in claimed[
-        0].rubric["goal_achieved"].notes and claimed[0].verdict == "fail"
-    assert claimed[1].rubric["goal_achieved"].score >= 4, claimed[1].rubric["goal_achieved"].notes
-    failed_call = judge([with_a_tool_error()])[0]
-    assert failed_call.rubric["goal_achieved"].score <= 2, failed_call.rubric["goal_achieved"].notes
+    done, errored, other = judge([trace("cancel_reservation"), trace("cancel_reservation", error=True),
+                                  trace("book_reservation")])
+    assert done.rubric["goal_achieved"].score >= 4, done.rubric["goal_achieved"].notes
+    assert errored.rubric["goal_achieved"].score == 1 and errored.verdict == "fail"
+    assert "turn 4 claims an action after a failed tool call" in errored.rubric["goal_achieved"].notes
+    assert other.rubric["goal_achieved"].score == 1 and "that no tool call made" in other.rubric[
+        "goal_achieved"].notes
