@@ -114,3 +114,36 @@ def power_note(diff: float, sd: float, n_now: int, alpha: float = 0.05, power: f
             "text": f"Detecting a mean difference of {diff:+.3f} (sd of differences {sd:.3f}) with "
                     f"{power:.0%} power at alpha={alpha:g} needs about {n_req} scenarios (normal approximation); "
                     f"{n_now} {were} compared ({verdict})."}
+
+
+def cohens_kappa(y_true: Sequence[bool], y_pred: Sequence[bool], n_boot: int = 2000, seed: int = 0,
+                 conf: float = 0.95) -> dict[str, float | None]:
+    """Cohen's kappa between two raters with a percentile bootstrap CI over items (None when undefined: fewer
+    than two items, or a single class on both sides)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+    if len(a) < 2 or (len(set(a)) == 1 and len(set(b)) == 1):
+        return {"kappa": None, "ci_low": None, "ci_high": None}
+    point = float(cohen_kappa_score(a, b))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(a), len(a))
+        if len(set(a[idx])) > 1 or len(set(b[idx])) > 1:
+            value = cohen_kappa_score(a[idx], b[idx])
+            if not np.isnan(value):
+                draws.append(float(value))
+    if not draws:
+        return {"kappa": point, "ci_low": None, "ci_high": None}
+    tail = (1 - conf) / 2 * 100
+    return {"kappa": point, "ci_low": float(np.percentile(draws, tail)),
+            "ci_high": float(np.percentile(draws, 100 - tail))}
+
+
+def balanced_accuracy(y_true: Sequence[bool], y_pred: Sequence[bool]) -> float | None:
+    """Mean of the recall on passes and the recall on fails (None when a class is absent from the labels)."""
+    a, b = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+    if a.all() or not a.any():
+        return None
+    return float(((b & a).sum() / a.sum() + (~b & ~a).sum() / (~a).sum()) / 2)

@@ -122,12 +122,22 @@ def simulator(
 
 
 @agent_app.command("judge")
-def judge_cmd(input_path: str = INPUT, output: str = OUTPUT) -> None:
-    """Judge traces: a JSON list of {"scenario", "trace"} -> a JSON list of judgments."""
-    from agents.judge.agent import judge
+def judge_cmd(input_path: str = INPUT, output: str = OUTPUT,
+              project: str | None = typer.Option(None, "--project", help="Judge with this project's alignment, log "
+                                                 "the judgments to its MLflow experiment and queue the uncertain "
+                                                 "ones for review.")) -> None:
+    """Judge traces: a JSON list of {"scenario", "trace"} -> a JSON list of judgments (verdict pass, fail or
+    uncertain, with a confidence)."""
+    from agents.judge.agent import judge, log_judgments
 
     items = _validate(TypeAdapter(list[JudgeInput]), _read(input_path), "judge")
-    _write(output, judge(items))
+    judgments = judge(items, project=project)
+    if project:
+        run = log_judgments(judgments, project, items=items)
+        unsure = sum(j.verdict == "uncertain" for j in judgments)
+        console.print(f"judgments logged: run {run}; {unsure} uncertain queued for `opsgraph judge review "
+                      f"--project {project}`")
+    _write(output, judgments)
 
 
 agent_app.command("dataset-builder", hidden=True)(dataset_builder)

@@ -16,6 +16,7 @@ from cli.deploy_cmd import deploy_app
 from cli.doctor import doctor
 from cli.eval_cmd import eval_app
 from cli.ingest_cmd import ingest_cmd
+from cli.judge_cmd import judge_app
 from cli.lifecycle_agents_cmd import analyst_cmd, comparator_cmd, eval_agents, feedback_cmd
 from cli.lifecycle_cmd import approvals_app, pipeline_app
 from cli.otlp_cmd import embed_cmd, keys_app, serve_app
@@ -50,6 +51,7 @@ agent_app.command("feedback")(feedback_cmd)
 app.add_typer(eval_app, name="eval")
 app.add_typer(agent_app, name="agent")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(judge_app, name="judge")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(deploy_app, name="deploy")

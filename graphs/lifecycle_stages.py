@@ -11,7 +11,7 @@ from typing import Any
 
 from langgraph.config import get_config
 
-from core.contracts import Dataset, FeedbackTheme, Judgment, SimulationTrace
+from core.contracts import Dataset, FeedbackTheme, JudgeInput, Judgment, SimulationTrace
 from core.settings import get_settings
 from graphs.state import LifecycleState, StageRuntime, lifecycle_config
 
@@ -86,10 +86,11 @@ def judge_stage(state: LifecycleState) -> dict[str, Any]:
     runs: dict[str, str] = {}
     for role in ROLES:
         traces = [SimulationTrace.model_validate(t) for t in state["traces"][role]]
-        judgments = judge([{"scenario": scenarios[t.scenario_id], "trace": t} for t in traces])
+        items = [JudgeInput(scenario=scenarios[t.scenario_id], trace=t) for t in traces]
+        judgments = judge(items, project=state["project_id"])
         out[role] = [j.model_dump(mode="json") for j in judgments]
         runs[f"judging_{role}"] = log_judgments(judgments, state["project_id"], dataset_version=str(ds.version),
-                                                dataset=ds)
+                                                dataset=ds, items=items)
     return {"judgments": out, "runs": runs, "stage": "judging", "instruction": ""}
 
 

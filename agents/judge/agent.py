@@ -10,27 +10,47 @@ followed_expected_behavior, policy_compliance) scored 2 or lower, else fail, and
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
+from agents.judge.alignment import Alignment, aligned_verdict
 from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict, decide
 from agents.prompts import load_prompt
 from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment, Verdict
 from core.evidence import request_message
 from core.lifecycle_config import DEFAULTS
-from core.providers import get_chat_model
+from core.providers import get_chat_model, is_hosted
 from core.settings import get_settings
 
 
-def judge_messages(item: JudgeInput) -> list[BaseMessage]:
-    """The judge prompt and the item as JSON (turns numbered from 1)."""
-    request = JudgeRequest(scenario=item.scenario, trace=item.trace,
-                           numbered_turns=[f"turn {i} ({t.role}): {t.text}" for i, t in enumerate(item.trace.turns, 1)])
-    return [SystemMessage(load_prompt("judge")), request_message(request)]
+def numbered_turns(item: JudgeInput) -> list[str]:
+    """The transcript as the judge reads it: turns numbered from 1, with the agent's tool calls and the tools'
+    results (errors marked)."""
+    out = []
+    for i, t in enumerate(item.trace.turns, 1):
+        role = f"tool {t.name or ''}".strip() + (", error" if t.is_error else "") if t.role == "tool" else t.role
+        calls = "".join(f" [calls {c.name}({json.dumps(c.arguments, sort_keys=True)})]" for c in t.tool_calls)
+        out.append(f"turn {i} ({role}): {t.text}{calls}")
+    return out
+
+
+def judge_messages(item: JudgeInput, examples: Sequence[dict[str, Any]] = ()) -> list[BaseMessage]:
+    """The judge prompt (with a project's labelled examples as few-shot guidance, when given) and the item as JSON
+    (turns numbered from 1)."""
+    request = JudgeRequest(scenario=item.scenario, trace=item.trace, numbered_turns=numbered_turns(item))
+    prompt = load_prompt("judge")
+    if examples:
+        shots = "\n\n".join(f"Scenario {e['scenario_id']}: a person labelled it {'PASS' if e['label'] else 'FAIL'}"
+                             + (f" ({e['comment']})" if e.get("comment") else "") + ":\n" + "\n".join(e["transcript"])
+                             for e in examples)
+        prompt += ("\n\nThis project's people judged these conversations as follows; judge the same way:\n\n"
+                   + shots)
+    return [SystemMessage(prompt), request_message(request)]
 
 
 def to_judgment(item: JudgeInput, verdict: JudgeVerdict, min_confidence: float | None = None) -> Judgment:
@@ -54,21 +74,35 @@ def to_judgment(item: JudgeInput, verdict: JudgeVerdict, min_confidence: float |
                     rationale=rationale, rubric=rubric)
 
 
-def judge_one(item: JudgeInput) -> Judgment:
-    """Judge one item through the chat-model interface."""
+def model_verdict(item: JudgeInput, examples: Sequence[dict[str, Any]] = ()) -> JudgeVerdict:
+    """The judge model's verdict on one item, through the chat-model interface."""
     model = get_chat_model(agent="judge").with_structured_output(JudgeVerdict)
-    out = model.invoke(judge_messages(item))
-    verdict = out if isinstance(out, JudgeVerdict) else JudgeVerdict.model_validate(out)
+    out = model.invoke(judge_messages(item, examples))
+    return out if isinstance(out, JudgeVerdict) else JudgeVerdict.model_validate(out)
+
+
+def judge_one(item: JudgeInput, alignment: Alignment | None = None) -> Judgment:
+    """Judge one item; with a project's ``alignment``, a hosted judge reads its labelled examples and the offline
+    judge's verdict is re-decided by its calibration."""
+    hosted = is_hosted()
+    verdict = model_verdict(item, alignment.examples if alignment is not None and hosted else ())
+    if alignment is not None and not hosted:
+        verdict = aligned_verdict(alignment, item, verdict)
     return to_judgment(item, verdict)
 
 
-def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.workers) -> list[Judgment]:
-    """Judge every item (order preserved); dicts are validated as ``JudgeInput``."""
+def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.workers,
+          project: str | None = None) -> list[Judgment]:
+    """Judge every item (order preserved; dicts are validated as ``JudgeInput``), with ``project``'s alignment
+    when it has one."""
+    from agents.judge.align import project_alignment
+
     parsed = [i if isinstance(i, JudgeInput) else JudgeInput.model_validate(i) for i in items]
+    alignment = project_alignment(project)
     if workers <= 1 or len(parsed) <= 1:
-        return [judge_one(i) for i in parsed]
+        return [judge_one(i, alignment) for i in parsed]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(judge_one, parsed))
+        return list(pool.map(lambda i: judge_one(i, alignment), parsed))
 
 
 def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict[str, Any]:
@@ -92,8 +126,9 @@ def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict
 
 
 def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: str = "none",
-                  dataset: Dataset | None = None) -> str:
-    """Log judgments to MLflow (stage ``judging``; judging/judgments.jsonl, judging/summary.json)."""
+                  dataset: Dataset | None = None, items: list[JudgeInput] | None = None) -> str:
+    """Log judgments to MLflow (stage ``judging``; judging/judgments.jsonl, judging/summary.json); with the judged
+    ``items``, the uncertain ones go to the project's review queue."""
     import mlflow
 
     from core.tracking import stage_run
@@ -107,4 +142,9 @@ def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: s
                             "uncertain": summary["overall"]["uncertain"],
                             "mean_score": summary["overall"]["mean_score"], "judged": len(judgments),
                             **{f"criterion_{n}": v for n, v in summary["criteria"].items()}})
-        return str(run.info.run_id)
+        run_id = str(run.info.run_id)
+    if items is not None:
+        from services.judge_reviews import enqueue_uncertain
+
+        enqueue_uncertain(project_id, run_id, items, judgments)
+    return run_id
