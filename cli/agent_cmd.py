@@ -144,22 +144,30 @@ agent_app.command("dataset-builder", hidden=True)(dataset_builder)
 
 
 def eval_judge(
-    file: Path = typer.Option(None, "--file", "-f", help="Labelled JSONL (default: tests/data/judge_labelled.jsonl)."),
-    min_agreement: float = typer.Option(0.85, "--min-agreement", help="Exit 1 below this agreement."),
-    regenerate: bool = typer.Option(False, "--regenerate", help="Rewrite the labelled file from its generator."),
+    file: Path = typer.Option(None, "--file", "-f", help="Another labelled JSONL to measure as well."),
+    min_agreement: float = typer.Option(0.85, "--min-agreement", help="Exit 1 when the held-out agreement on "
+                                        "spoken verdicts is below this."),
+    min_coverage: float = typer.Option(0.6, "--min-coverage", help="Exit 1 when the judge abstains on more of the "
+                                       "held-out set than this allows."),
+    regenerate: bool = typer.Option(False, "--regenerate", help="Rewrite the development set from its generator."),
 ) -> None:
-    """Measure the judge's agreement with labels known by construction."""
-    from agents.judge.agreement import DEFAULT_PATH, judge_agreement, make_labelled_traces
+    """Measure the judge on its development set (generated with the rubric's own cases) and on the held-out set
+    (written by hand, separately, in another style, with tool calls): agreement on spoken verdicts with a Wilson
+    CI, coverage, Cohen's kappa with a CI and balanced accuracy."""
+    from agents.judge.agreement import DEFAULT_PATH, HELDOUT_PATH, judge_agreement, make_labelled_traces
 
-    path = file or DEFAULT_PATH
     if regenerate:
-        make_labelled_traces(path)
-    if not Path(path).is_file():
-        fail(f"no labelled file at {path}; run with --regenerate to write it")
-    result = judge_agreement(path)
+        make_labelled_traces(DEFAULT_PATH)
+    sets = {"development": DEFAULT_PATH, "held_out": HELDOUT_PATH, **({"custom": file} if file else {})}
+    for name, path in sets.items():
+        if not Path(path).is_file():
+            fail(f"no labelled file for the {name} set at {path}")
+    result = {name: judge_agreement(path) for name, path in sets.items()}
     emit_json(result)
-    if result["agreement"] < min_agreement:
-        fail(f"judge agreement {result['agreement']:.3f} is below {min_agreement:.2f}")
+    held = result["held_out"]
+    if held["agreement"] < min_agreement or held["coverage"] < min_coverage:
+        fail(f"held-out agreement {held['agreement']:.3f} (min {min_agreement:.2f}), coverage "
+             f"{held['coverage']:.2f} (min {min_coverage:.2f})")
 
 
 @contracts_app.command("export")

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.contracts import AgentRef, JudgeInput, Outcome, Scenario, SimulationTrace, Turn
 
+HELDOUT_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "judge_heldout.jsonl"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "judge_labelled.jsonl"
 _AGENT = AgentRef(name="handwritten", version="labelled")
 _FIX = ("1. Open Settings > Account.\n2. Choose \"Reset sessions\".\n3. Sign in again.")
@@ -214,7 +215,11 @@ def judge_agreement(path: Path | str = DEFAULT_PATH) -> dict[str, Any]:
         if j.passed != row["label_pass"]:
             wrong.append({"id": row["id"], "family": row.get("family"), "label_pass": row["label_pass"],
                           "judge_passed": j.passed, "rationale": j.rationale})
+    from agents.judge.align import agreement_report
+
     n, spoken = len(rows), len(rows) - len(uncertain)
+    stats = agreement_report([bool(r["label_pass"]) for r in rows], [j.passed for j in judgments])
     return {"agreement": round((conf["tp"] + conf["tn"]) / spoken, 4) if spoken else 0.0, "n": n,
-            "coverage": round(spoken / n, 4) if n else 0.0, "uncertain": uncertain, "confusion": conf,
-            "disagreements": wrong}
+            "coverage": round(spoken / n, 4) if n else 0.0, "agreement_ci": stats["agreement_ci"],
+            "kappa": stats["kappa"], "balanced_accuracy": stats["balanced_accuracy"], "uncertain": uncertain,
+            "confusion": conf, "disagreements": wrong}

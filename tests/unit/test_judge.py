@@ -151,10 +151,15 @@ def test_cli_judge_and_eval_judge(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "field '0.trace'" in bad.output
     app = typer.Typer()
     app.command()(eval_judge)
-    out = runner.invoke(app, ["--file", str(DEFAULT_PATH)])
-    assert out.exit_code == 0 and json.loads(out.stdout)["agreement"] >= 0.85
-    strict = runner.invoke(app, ["--file", str(DEFAULT_PATH), "--min-agreement", "1.01"])
-    assert strict.exit_code == 1 and "below 1.01" in strict.output
+    out = runner.invoke(app, [])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert set(report) == {"development", "held_out"} and report["development"]["agreement"] >= 0.85
+    held = report["held_out"]
+    assert held["n"] == 20 and held["agreement"] >= 0.85 and held["coverage"] >= 0.6
+    assert {"kappa", "balanced_accuracy", "agreement_ci"} <= set(held)
+    strict = runner.invoke(app, ["--min-agreement", "1.01"])
+    assert strict.exit_code == 1 and "(min 1.01)" in strict.output
 
 
 def test_goal_is_read_from_the_transcript_not_the_simulator_outcome() -> None:
