@@ -21,7 +21,7 @@ import chainlit as cl  # noqa: E402
 from chainlit.types import CommandDict, ThreadDict  # noqa: E402
 
 from agents.setup import register_offline_handlers  # noqa: E402
-from chat import approvals, history, offline, upload  # noqa: E402
+from chat import approvals, history, offline, reviews, upload  # noqa: E402
 from chat.runtime import close_runtime, get_runtime, graph_config  # noqa: E402
 from core import users as auth  # noqa: E402
 
@@ -34,6 +34,7 @@ COMMANDS: list[CommandDict] = [
         ("dashboard", "chart-line", "Failures over time, latency per model, top clusters, map (option: project)"),
         ("lifecycle", "workflow", "Start an evaluation lifecycle (options: key=value)"),
         ("approvals", "stamp", "Stage gates waiting for a decision (filter: project or thread)"),
+        ("review", "list-checks", "Label the traces the judge was unsure about (option: project)"),
         ("upload", "upload", "How to ingest telemetry CSVs from the chat"),
     )
 ]
@@ -183,10 +184,18 @@ async def on_message(message: cl.Message) -> None:
         if not await approvals.list_pending(match=text):
             await cl.Message(content="No stage gate is waiting for a decision"
                              + (f" matching `{text}`." if text else ".")).send()
+    elif command == "review":
+        await reviews.show_reviews(text)
     elif command == "upload":
         await cl.Message(content=upload.upload_help()).send()
     elif text:
         await ask_supervisor(text)
+
+
+@cl.action_callback(reviews.ACTION)
+async def on_review_label(action: cl.Action) -> None:
+    """Pass / Fail on a review card of the judge's queue."""
+    await reviews.on_label_action(action)
 
 
 @cl.action_callback(approvals.ACTION)

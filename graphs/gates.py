@@ -56,7 +56,9 @@ def judging_summary(state: LifecycleState) -> Summary:
         metrics.update({f"{role}_pass_rate": round(rate, 3), f"{role}_mean_score": round(mean, 2),
                         f"{role}_uncertain": unsure})
         parts.append(f"{role}: pass rate {rate:.0%}, mean score {mean:.2f} over {len(js)} judgments"
-                     + (f" ({unsure} uncertain, left out of the pass rate and waiting for review)" if unsure else ""))
+                     + (f" ({unsure} uncertain, left out of the pass rate and waiting for review: /review "
+                        f"{state['project_id']} in the chat, or `opsgraph judge review --project "
+                        f"{state['project_id']}`)" if unsure else ""))
     return "Judging finished. " + "; ".join(parts) + ".", metrics
 
 

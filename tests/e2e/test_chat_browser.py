@@ -367,3 +367,45 @@ def test_one_thread_from_clusters_to_feedback(auth_server: ChatServer, new_brows
     assert decided == [(s, "approve", "alice") for s in ("dataset", "simulation", "judging", "analytics",
                                                            "comparison", "rollout 10%", "rollout 50%",
                                                            "rollout 100%", "deployment")]
+
+
+def test_uncertain_traces_are_labelled_from_review_cards(auth_server: ChatServer,
+                                                          new_browser: Callable[[], Any]) -> None:
+    """/review posts the judge's uncertain traces with Pass / Fail buttons: a viewer's click is refused, an
+    approver's label lands in the review queue the alignment reads."""
+    import uuid
+
+    from agents.judge.agent import judge
+    from core.contracts import AgentRef, JudgeInput, Scenario, SimulationTrace, Turn
+    from services.judge_reviews import enqueue_uncertain, labelled, pending
+
+    project = f"e2e-review-{uuid.uuid4().hex[:6]}"
+    sc = Scenario(id="exp-e2e", category="export", persona="A user", goal="export my data",
+                  opening_message="How do I export?", expected_behavior="Mentions the CSV and JSON formats.",
+                  difficulty="easy")
+    item = JudgeInput(scenario=sc, trace=SimulationTrace(
+        scenario_id="exp-e2e", agent=AgentRef(name="a", version="1"), seed=0, outcome="goal_met",
+        turns=[Turn(role="user", content="How do I export?"), Turn(role="assistant", content="Use the menu.")]))
+    judgments = judge([item])
+    assert judgments[0].verdict == "uncertain"
+    enqueue_uncertain(project, "run-e2e", [item], judgments)
+    review_id = pending(project)[0]["review_id"]
+
+    bob = Chat(new_browser(), auth_server)
+    bob.login("bob", "bob-pw")
+    bob.send(f"/review {project}")
+    bob.wait_text(f"Review {review_id}", 120)
+    bob.button_in_card(f"Review {review_id}", "Pass").click()
+    bob.wait_text("the trace stays in the review queue", 60)
+    assert not labelled(project)
+
+    alice = Chat(new_browser(), auth_server)
+    alice.login("alice", "alice-pw")
+    alice.send(f"/review {project}")
+    alice.wait_text(f"Review {review_id}", 120)
+    assert "Use the menu." in alice.text() and "uncertain (confidence" in alice.text()
+    alice.button_in_card(f"Review {review_id}", "Fail").click()
+    alice.wait_text(f"Review {review_id} labelled fail by", 60)
+    alice.screenshot("chat-review-card")
+    rows = labelled(project)
+    assert [(r["review_id"], r["label"], r["labelled_by"]) for r in rows] == [(review_id, False, "alice")]
