@@ -29,15 +29,22 @@ DESCRIPTIONS = {
           "order id before refunds, hands off to a human on request, cites policies and keeps replies short.",
 }
 
+PARAPHRASE_STYLE = "\n\n## Style\n- Use the alternative house wording."
+
+
 class SupportAgent(TargetAgent):
-    """A sample support agent; ``version`` selects the prompt (``support_<version>.md``)."""
+    """A sample support agent; ``version`` selects the prompt (``support_<version>.md``); ``wording`` "paraphrased"
+    asks for the alternative house wording (the same behaviour in other words, see ``support_wording``)."""
 
     name = "support"
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, wording: str = "default") -> None:
         if version not in DESCRIPTIONS:
             raise KeyError(f"unknown support agent version {version!r}; known: {sorted(DESCRIPTIONS)}")
+        if wording not in ("default", "paraphrased"):
+            raise ValueError(f"unknown wording {wording!r}: default or paraphrased")
         self.version = version
+        self.wording = wording
 
     @property
     def metadata(self) -> TargetMetadata:
@@ -45,7 +52,8 @@ class SupportAgent(TargetAgent):
         settings = get_settings()
         model = chat_model_name(settings) if is_hosted(settings) else OFFLINE_MODEL_NAME
         return TargetMetadata(name=self.name, version=self.version, description=DESCRIPTIONS[self.version],
-                              system_prompt=load_prompt(f"support_{self.version}"), tools=list(SUPPORT_TOOLS),
+                              system_prompt=load_prompt(f"support_{self.version}")
+                              + (PARAPHRASE_STYLE if self.wording == "paraphrased" else ""), tools=list(SUPPORT_TOOLS),
                               model=model)
 
     def respond(self, history: list[Turn], seed: int) -> Turn:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from agents.targets.support_wording import WORDINGS
+
 ORDER_ID = re.compile(r"\bORD-?\d{4,}\b|\border\s*(?:#|number|no\.?|id)?\s*(?:is\s*)?:?\s*#?(\d{5,})\b", re.I)
 _ESCALATE = re.compile(r"\b(human|real person|manager|supervisor|escalat\w*|someone else|live agent|an agent)\b", re.I)
 _ANGRY = re.compile(r"!!|\b(ridiculous|unacceptable|furious|angry|worst|useless|joke|sick of|fed up|"
@@ -43,24 +45,6 @@ INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 POLICY_FOR = {"refund": "refund", "duplicate_charge": "billing", "account": "security", "export": "export",
               "cancel": "cancel"}
-STEPS = {
-    "account": ['Open the sign-in page and choose "Forgot password".',
-                "Follow the reset link we email you (check spam if it has not arrived in 5 minutes).",
-                "Sign in with the new password and re-enable two-factor authentication if asked."],
-    "export": ["Go to Settings > Export.", "Choose CSV or JSON and start the export.",
-               "Download the file from the link we email you."],
-    "cancel": ["Open Settings > Billing.", 'Choose "Cancel subscription" and confirm.'],
-    "troubleshoot": ["Sign out and back in, then reload the page.", "Update the app or clear the browser cache.",
-                     "If it still fails, send me the exact error message and when it started."],
-}
-PADDING = ["Double-check that you are signed in to the correct workspace.",
-           "Make sure your browser or desktop app is on the latest version.",
-           "Check our status page for any ongoing incidents in your region.",
-           "Review the help-center articles related to your question for more background.",
-           "Keep an eye on your inbox, because confirmations are sent by email.",
-           "Reach out again at any time if something still looks wrong."]
-
-
 @dataclass
 class PromptRules:
     """What the system prompt tells the agent to do (explicit rules only) and the policies it knows."""
@@ -72,6 +56,7 @@ class PromptRules:
     max_words: int | None = None
     max_steps: int | None = None
     policies: dict[str, str] = field(default_factory=dict)
+    wording: str = "default"  # "paraphrased": the alternative house wording (``## Style``)
 
     @classmethod
     def from_prompt(cls, prompt: str) -> PromptRules:
@@ -91,6 +76,7 @@ class PromptRules:
             max_words=int(words.group(1)) if words else None,
             max_steps=int(steps.group(1)) if steps else None,
             policies=policies,
+            wording="paraphrased" if "alternative house wording" in _section(prompt, "style").lower() else "default",
         )
 
     def policy(self, key: str) -> tuple[str, str] | None:
@@ -144,38 +130,33 @@ def _words(text: str) -> int:
 
 def compose_reply(rules: PromptRules, user_texts: list[str], assistant_texts: list[str]) -> str:
     """The agent's next reply, from its rules and the conversation so far."""
+    words, _, padding = WORDINGS[rules.wording]
     last = user_texts[-1] if user_texts else ""
     key = "|".join(user_texts)
     order_id = next((o for o in map(find_order_id, reversed(user_texts)) if o), None)
     intent = detect_intent(user_texts)
     if _THANKS.search(last) and not _ESCALATE.search(last) and assistant_texts:
-        return _pick(["You're welcome, glad that's sorted.", "Happy to help. Have a good day!"], key)
+        return _pick(words["welcome"], key)
     lead: list[str] = []
     if _ANGRY.search(last):
-        lead.append("I'm sorry about this, I understand how frustrating it is." if rules.acknowledge
-                    else "Please note that we handle many requests and ask for your patience.")
+        lead.append(words["acknowledge" if rules.acknowledge else "patience"][0])
     if _ESCALATE.search(last) and rules.honour_escalation:
-        return " ".join([*lead, "I'm handing you over to a human agent now; they will see this whole conversation "
-                                "and reply here within a few minutes."])
+        return " ".join([*lead, words["handoff"][0]])
     if _ESCALATE.search(last):
-        lead.append("I can definitely help you with this myself.")
+        lead.append(words["myself"][0])
     core, steps, policy = _answer(rules, intent, order_id, last)
     if policy and rules.cite_policy:
-        core.append(f"This follows {policy[0]}: {policy[1][0].lower()}{policy[1][1:]}")
+        core.append(words["cite"][0].format(name=policy[0], text=policy[1][0].lower() + policy[1][1:]))
     elif policy:
         core.append(policy[1][0].upper() + policy[1][1:])
     if rules.max_words is None:  # no length rule: the verbose house style
-        pre = _pick(["Thanks for contacting Nimbus support! Here is everything you need to know.",
-                     "Thank you for reaching out to us today! I have gone through your request in detail.",
-                     "Hello, and thanks for getting in touch with Nimbus support!"], key)
-        padded = (steps + [p for p in PADDING if p not in steps])[:6]
-        body = " ".join([pre, *lead, *core, "Here is a step-by-step overview:"])
-        lines = [body, *[f"{i}. {s}" for i, s in enumerate(padded, 1)],
-                 "If you have any other questions, feel free to reach out at any time. We are always happy to help, "
-                 "and we truly appreciate your patience and your business."]
+        pre = _pick(words["pre"], key)
+        padded = (steps + [p for p in padding if p not in steps])[:6]
+        body = " ".join([pre, *lead, *core, words["overview"][0]])
+        lines = [body, *[f"{i}. {s}" for i, s in enumerate(padded, 1)], words["outro"][0]]
         return "\n".join(lines)
     steps = steps[: rules.max_steps or 3]
-    closing = _pick(["Anything else I can help with?", "Let me know if anything else comes up."], key)
+    closing = _pick(words["closing"], key)
     while True:
         lines = [" ".join([*lead, *core]), *[f"{i}. {s}" for i, s in enumerate(steps, 1)], closing]
         text = "\n".join(line for line in lines if line)
@@ -189,26 +170,21 @@ def compose_reply(rules: PromptRules, user_texts: list[str], assistant_texts: li
 
 def _answer(rules: PromptRules, intent: str, order_id: str | None,
             last: str) -> tuple[list[str], list[str], tuple[str, str] | None]:
+    words, steps, _ = WORDINGS[rules.wording]
     policy = rules.policy(POLICY_FOR[intent]) if intent in POLICY_FOR else None
     if intent in ("refund", "duplicate_charge"):
-        what = "a full refund" if intent == "refund" else "the reversal of the duplicate charge"
+        kind = "refund" if intent == "refund" else "reversal"
         if rules.verify_order and not order_id:
-            return [f"I can help with {what}.", "What is your order id (it looks like ORD-12345)?"], [], None
-        found = f"Thanks, I found order {order_id}. " if order_id else ""
-        done = ("I've processed a full refund to your original payment method; it arrives within 5-7 business days."
-                if intent == "refund" else "I've reversed the duplicate charge on your card.")
-        return [found + done], [], policy
-    if intent in STEPS:
-        intro = {"account": "Let's get you back into your account.", "export": "You can export your data yourself.",
-                 "cancel": "You can cancel the subscription in a few clicks.",
-                 "troubleshoot": "Let's get that working again."}[intent]
-        return [intro], list(STEPS[intent]), policy
+            return [words[f"help_{kind}"][0], words["ask_id"][0]], [], None
+        found = words["found"][0].format(order_id=order_id) if order_id else ""
+        return [found + words[f"done_{kind}"][0]], [], policy
+    if intent in steps:
+        return [words[f"intro_{intent}"][0]], list(steps[intent]), policy
     if intent == "policy":
         found_policy = rules.best_policy(last)
         if found_policy:
-            return ["Good question."], [], found_policy
-    return ["Could you tell me a little more about what you need, for example which feature or order it "
-            "concerns?"], [], None
+            return [words["good_question"][0]], [], found_policy
+    return [words["clarify"][0]], [], None
 
 
 def support_reply(messages: Sequence[BaseMessage]) -> str:
