@@ -18,7 +18,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from agents.judge.alignment import Alignment, aligned_verdict
+from agents.judge.alignment import Alignment, aligned_verdict, project_alignment
 from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict, decide
 from agents.prompts import load_prompt
 from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment, Verdict
@@ -95,8 +95,6 @@ def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.
           project: str | None = None) -> list[Judgment]:
     """Judge every item (order preserved; dicts are validated as ``JudgeInput``), with ``project``'s alignment
     when it has one."""
-    from agents.judge.align import project_alignment
-
     parsed = [i if isinstance(i, JudgeInput) else JudgeInput.model_validate(i) for i in items]
     alignment = project_alignment(project)
     if workers <= 1 or len(parsed) <= 1:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.judge.alignment import Alignment, aligned_verdict, features, fit
+from agents.judge.alignment import aligned_verdict, features, fit
 from agents.judge.models import JudgeVerdict
 from analytics.paired_stats import balanced_accuracy, cohens_kappa, wilson_interval
 from core.contracts import JudgeInput
@@ -77,13 +77,3 @@ def align(project_id: str, items: Sequence[JudgeInput], labels: Mapping[str, Map
               "features": dict(zip(alignment.features, alignment.coef, strict=True))}
     save_alignment(project_id, alignment.model_dump(), report)
     return report
-
-
-def project_alignment(project_id: str | None) -> Alignment | None:
-    """The project's stored alignment, if any."""
-    if not project_id:
-        return None
-    from services.judge_reviews import load_alignment
-
-    stored = load_alignment(project_id)
-    return Alignment.model_validate(stored) if stored else None

@@ -111,3 +111,13 @@ def aligned_verdict(alignment: Alignment, item: JudgeInput, verdict: JudgeVerdic
             f"P(pass) = {p:.2f}.")
     return verdict.model_copy(update={"criteria": criteria, "confidence": max(p, 1 - p),
                                       "rationale": verdict.rationale + note})
+
+
+def project_alignment(project_id: str | None) -> Alignment | None:
+    """The project's stored alignment, if any."""
+    if not project_id:
+        return None
+    from services.judge_reviews import load_alignment
+
+    stored = load_alignment(project_id)
+    return Alignment.model_validate(stored) if stored else None

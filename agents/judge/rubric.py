@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from analytics.speech_acts import performs
 from core.contracts import Scenario, SimulationTrace
 
 _I = re.IGNORECASE
@@ -217,9 +218,10 @@ class Conversation:
                 if any(pattern.search(s) and not (exclude and exclude.search(s)) for s in _sentences(x))]
 
     def refund_promises(self) -> list[int]:
-        """Assistant turns that commit to a refund/reversal unconditionally."""
+        """Assistant turns that commit to a refund/reversal unconditionally (in those words, or by meaning)."""
         return [i for i, x in self.assistant if any(REFUND_WORD.search(s) and COMMIT.search(s)
-                                                    and not CONDITIONAL.search(s) for s in _sentences(x))]
+                                                    and not CONDITIONAL.search(s) for s in _sentences(x))
+                or performs(x, "refund_done")]
 
     def leaked_personal_data(self) -> list[tuple[int, str]]:
         """Assistant turns that disclose an email address, phone number or street address the user never gave
@@ -319,13 +321,15 @@ def check(req: Requirement, c: Conversation) -> Check:
         asked = c.sentences_matching(re.compile(ORDER_PHRASE.pattern + r"[^.!?\n]*(\?|$)|" + r"(share|send|provide|"
                                                 r"give|tell|confirm|need|have)\b[^.!?\n]{0,40}" + ORDER_PHRASE.pattern,
                                                 _I))
+        asked = sorted({*asked, *(i for i, x in c.assistant if performs(x, "asks_order_reference"))})
         given = c.order_id_given()
         met = bool(asked) or given == 1
         return Check(req, met, f"order id requested in {cite_turns(asked)}" if asked else
                      "order id given by the user in turn 1" if met else
                      f"order id never requested ({cite_turns(a_ids)})")
     if k == "offer_escalation":
-        offers = c.sentences_matching(OFFER_HUMAN, NEG_OFFER)
+        offers = sorted({*c.sentences_matching(OFFER_HUMAN, NEG_OFFER),
+                         *(i for i, x in c.assistant if performs(x, "hands_off"))})
         requests = [i for i, x in c.user if ESCALATION_REQ.search(x)]
         ignored = [n[0] for u in requests if (n := c.next_assistant(u)) and n[0] not in offers]
         if req.param == 1 and a_ids[0] not in offers:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 
 from agents.simulator.models import UserMove, UserMoveRequest
+from analytics.speech_acts import performs
 from core.contracts import Scenario, strip_provider_note
 from core.evidence import request_of
 from core.offline_llm import register_structured_handler
@@ -68,16 +69,23 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z0-9]{3,}", text.lower()) if w not in STOPWORDS}
 
 
+def asked_for_order(reply: str) -> bool:
+    """Whether ``reply`` asks which order (purchase, reference) this is about."""
+    return bool(ASKED_ORDER.search(reply)) or performs(reply, "asks_order_reference")
+
+
 def satisfied(need: str, reply: str, scenario: Scenario) -> bool:
-    """Whether ``reply`` delivers what the goal needs."""
+    """Whether ``reply`` delivers what the goal needs, by what it does (speech acts read through the embedder,
+    the structure of its steps) and not by any agent's exact words."""
     if need == "handoff":
-        return any(HANDOFF.search(s) and not REFUSAL.search(s) for s in re.split(r"(?<=[.!?])\s+", reply))
+        return performs(reply, "hands_off") or any(HANDOFF.search(s) and not REFUSAL.search(s)
+                                                   for s in re.split(r"(?<=[.!?])\s+", reply))
     if need == "refund":
-        return bool(REFUND_DONE.search(reply))
+        return performs(reply, "refund_done") or bool(REFUND_DONE.search(reply))
     if need == "info":
         goal = _stems(scenario.goal)
         return len(goal & _stems(reply)) >= max(2, len(goal) // 3)
-    return len(STEPS.findall(reply)) >= 2 or "Settings >" in reply
+    return len(STEPS.findall(reply)) >= 2
 
 
 def offline_move(req: UserMoveRequest) -> UserMove:
@@ -90,11 +98,11 @@ def offline_move(req: UserMoveRequest) -> UserMove:
     if satisfied(need, last, sc):
         return UserMove(message=_pick(CLOSING[angry], sc.id, seed, len(turns)), status="goal_met",
                         reason=f"the {need} the goal needs was delivered in the last reply")
-    if ASKED_ORDER.search(last) and facts.get("order_id"):
+    if asked_for_order(last) and facts.get("order_id"):
         oid = facts["order_id"]
         return UserMove(message=_pick([f"It's {oid}.", f"Sure, the order id is {oid}.", f"{oid}"], sc.id, seed,
                                       len(turns)), status="continue", reason="the agent asked for the order id")
-    wasted = sum(1 for r in replies if not ASKED_ORDER.search(r))
+    wasted = sum(1 for r in replies if not asked_for_order(r))
     if angry:
         wasted += sum(1 for r in replies if not EMPATHY.search(r))
     if wasted >= int(facts.get("patience", 3)):

@@ -123,3 +123,36 @@ def test_cli_comparator_is_idempotent_and_names_bad_fields(
     payload["a"]["judgments"] *= 2
     res = CliRunner().invoke(app, ["--input", "-"], input=json.dumps(payload))
     assert res.exit_code == 2 and "field 'a.judgments': agent a has 24 duplicate" in " ".join(res.output.split())
+
+
+def test_paraphrased_agents_are_still_told_apart() -> None:
+    """The same two agents in other words (support_wording.PARAPHRASED: no "Settings >", no "order id", no
+    "human"): the simulated user and the judge read what the replies do, so v2 still wins significantly."""
+    from agents.targets.support import SupportAgent
+    from agents.targets.support_wording import PARAPHRASED, PARAPHRASED_STEPS
+
+    said = " ".join([*(p for v in PARAPHRASED.values() for p in v), *(p for v in PARAPHRASED_STEPS.values()
+                                                                        for p in v)])
+    assert not any(w in said for w in ("Settings >", "order id", "human", "refund"))
+    ds = build_dataset(get_target("support", "v1"), n=18, validate=False)
+    runs = {}
+    for version in ("v1", "v2"):
+        traces = simulate(ds, SupportAgent(version, wording="paraphrased"), seeds=SEEDS)
+        assert not any("Go to Settings > Export." in t.content for tr in traces for t in tr.turns)  # default steps
+        runs[version] = judge([JudgeInput(scenario=ds.scenario(t.scenario_id), trace=t) for t in traces])
+    r = compare_runs(runs["v1"], runs["v2"], ds, "support@v1", "support@v2", n_boot=1000)
+    assert r.significant and r.winner_label == "support@v2" and r.comparison["mean_diff"] > 0.3, r.recommendation
+
+
+def test_the_simulated_user_understands_replies_by_meaning() -> None:
+    from agents.simulator.offline import asked_for_order, satisfied
+    from core.contracts import Scenario
+
+    sc = Scenario(id="x", category="escalation", persona="p", goal="talk to a person", opening_message="hi",
+                  expected_behavior="Hands off.", difficulty="easy")
+    assert satisfied("handoff", "Someone from our customer care crew will pick this chat up and answer you.", sc)
+    assert not satisfied("handoff", "No need for anyone else, I will handle it.", sc)
+    assert satisfied("refund", "The money for that purchase has gone back to your account.", sc)
+    assert not satisfied("refund", "If you like, I could look into returning the money.", sc)
+    assert asked_for_order("Could you let me know which purchase you mean? The code is on the invoice.")
+    assert not asked_for_order("Your purchase is confirmed.")
