@@ -57,7 +57,8 @@ def run_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
             "cost_source": ", ".join(c.removeprefix("metrics.") for c in costs) or None,
             "last_run": str(pd.to_datetime(sub["start_time"]).max()),
         }
-        for metric in ("quality_score", "quality_passed", "error_rate", "pass_rate"):
+        for metric in ("quality_score", "quality_passed", "error_rate", "pass_rate", "uncertain",
+                       "judge_latency_ms_mean", "judge_latency_ms_p95", "judge_tokens"):
             col = f"metrics.{metric}"
             if col in sub and sub[col].notna().any():
                 row[f"mean_{metric}"] = float(sub[col].mean())
@@ -158,11 +159,23 @@ def render_agents_report(project_id: str, stats: dict[str, dict[str, Any]], prob
                   "deterministic sub-task twice with the same inputs and seed; the probe time is its wall time."),
         Table(["agent", "runs", "failed runs", "error rate", "run s (mean)", "run s (p95)", "cost USD",
                "probe s", "deterministic", "adherence"], rows)]
+    judge = stats.get("judge", {})
+    if judge.get("mean_judge_latency_ms_mean") is not None:
+        cost = judge.get("cost_usd")
+        blocks += [Heading("The judge's own cost and latency"),
+                   Paragraph(f"Per judged conversation: {judge['mean_judge_latency_ms_mean']:.1f} ms on average "
+                             f"(p95 {judge.get('mean_judge_latency_ms_p95', 0):.1f} ms), "
+                             f"{judge.get('mean_judge_tokens', 0):.0f} tokens per judging run; cost "
+                             + ("unknown (the model is not in the price table)" if cost is None else f"${cost:.4f}")
+                             + f" over {judge.get('runs', 0)} judging runs; "
+                             f"{judge.get('mean_uncertain', 0):.1f} uncertain verdicts per run on average.")]
     if agreement:
         c = agreement["confusion"]
         blocks += [Heading("Judge rubric adherence"),
-                   Paragraph(f"Agreement with {agreement['n']} labelled conversations: {agreement['agreement']:.1%} "
-                             f"(tp {c['tp']}, tn {c['tn']}, fp {c['fp']}, fn {c['fn']}).")]
+                   Paragraph(f"Agreement on the {agreement['n'] - len(agreement.get('uncertain', []))} spoken "
+                             f"verdicts of {agreement['n']} labelled conversations: {agreement['agreement']:.1%} "
+                             f"(tp {c['tp']}, tn {c['tn']}, fp {c['fp']}, fn {c['fn']}); coverage "
+                             f"{agreement.get('coverage', 1):.0%}.")]
         if agreement["disagreements"]:
             blocks.append(Bullets([f"{d['id']} ({d['family']}): label {'pass' if d['label_pass'] else 'fail'}, "
                                    f"judge {'pass' if d['judge_passed'] else 'fail'}"

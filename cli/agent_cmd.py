@@ -131,9 +131,10 @@ def judge_cmd(input_path: str = INPUT, output: str = OUTPUT,
     from agents.judge.agent import judge, log_judgments
 
     items = _validate(TypeAdapter(list[JudgeInput]), _read(input_path), "judge")
-    judgments = judge(items, project=project)
+    latencies: list[float] = []
+    judgments = judge(items, project=project, latencies=latencies)
     if project:
-        run = log_judgments(judgments, project, items=items)
+        run = log_judgments(judgments, project, items=items, latencies=latencies)
         unsure = sum(j.verdict == "uncertain" for j in judgments)
         console.print(f"judgments logged: run {run}; {unsure} uncertain queued for `opsgraph judge review "
                       f"--project {project}`")

@@ -87,6 +87,10 @@ def pipeline_run(
             with console.status(f"{req['stage_to']} stage"):
                 req = decide(graph, thread_id, decision)
         final = state_values(graph, thread_id)
+    from agents.agents_report import agents_report
+
+    with console.status("agents report"):  # the agents' own behaviour, the judge's cost and latency included
+        final["agents_report"] = agents_report(project, probes=False)["run_id"]
     _report(thread_id, final, decisions, as_json)
 
 
@@ -94,6 +98,7 @@ def _report(thread_id: str, final: dict[str, Any], decisions: list[dict[str, Any
     from core.tracking import tracking_uri
 
     out = {"thread_id": thread_id, "project_id": final.get("project_id"), "runs": final.get("runs", {}),
+           "agents_report_run": final.get("agents_report"),
            "deployment": {k: v for k, v in (final.get("deployment") or {}).items() if k != "plan"},
            "comparison": {k: (final.get("comparison") or {}).get(k) for k in ("winner", "significant")},
            "decisions": decisions, "mlflow_tracking_uri": tracking_uri()}

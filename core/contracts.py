@@ -173,6 +173,11 @@ class Judgment(_Contract):
     confidence: float = Field(default=1.0, ge=0, le=1)
     rationale: str
     rubric: dict[str, CriterionScore]
+    tokens: int = Field(default=0, ge=0, description="The judge model's tokens for this trace (estimated when "
+                                                    "the provider reports none).")
+    cost_usd: float | None = Field(default=None, ge=0, description="The judge's own cost for this trace: 0 offline, "
+                                                                  "tokens x the price table for a hosted model, "
+                                                                  "None when its price is unknown.")
 
     @model_validator(mode="before")
     @classmethod

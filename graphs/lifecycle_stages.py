@@ -87,10 +87,11 @@ def judge_stage(state: LifecycleState) -> dict[str, Any]:
     for role in ROLES:
         traces = [SimulationTrace.model_validate(t) for t in state["traces"][role]]
         items = [JudgeInput(scenario=scenarios[t.scenario_id], trace=t) for t in traces]
-        judgments = judge(items, project=state["project_id"])
+        latencies: list[float] = []
+        judgments = judge(items, project=state["project_id"], latencies=latencies)
         out[role] = [j.model_dump(mode="json") for j in judgments]
         runs[f"judging_{role}"] = log_judgments(judgments, state["project_id"], dataset_version=str(ds.version),
-                                                dataset=ds, items=items)
+                                                dataset=ds, items=items, latencies=latencies)
     return {"judgments": out, "runs": runs, "stage": "judging", "instruction": ""}
 
 

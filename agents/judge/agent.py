@@ -11,6 +11,7 @@ followed_expected_behavior, policy_compliance) scored 2 or lower, else fail, and
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from agents.judge.alignment import Alignment, aligned_verdict, project_alignment
 from agents.judge.models import CRITERIA, CRITICAL, JudgeRequest, JudgeVerdict, decide
 from agents.prompts import load_prompt
+from agents.targets.base import estimate_tokens
 from core.contracts import TURN_CITATION, CriterionScore, Dataset, JudgeInput, Judgment, Verdict
 from core.evidence import request_message
 from core.lifecycle_config import DEFAULTS
@@ -83,24 +85,48 @@ def model_verdict(item: JudgeInput, examples: Sequence[dict[str, Any]] = ()) -> 
 
 def judge_one(item: JudgeInput, alignment: Alignment | None = None) -> Judgment:
     """Judge one item; with a project's ``alignment``, a hosted judge reads its labelled examples and the offline
-    judge's verdict is re-decided by its calibration."""
+    judge's verdict is re-decided by its calibration. The judgment records what judging cost (time, tokens,
+    dollars)."""
     hosted = is_hosted()
-    verdict = model_verdict(item, alignment.examples if alignment is not None and hosted else ())
+    examples = alignment.examples if alignment is not None and hosted else ()
+    verdict = model_verdict(item, examples)
     if alignment is not None and not hosted:
         verdict = aligned_verdict(alignment, item, verdict)
-    return to_judgment(item, verdict)
+    prompt = sum(estimate_tokens(m.text) for m in judge_messages(item, examples))
+    completion = estimate_tokens(verdict.model_dump_json())
+    return to_judgment(item, verdict).model_copy(update={
+        "tokens": prompt + completion, "cost_usd": _cost(prompt, completion) if hosted else 0.0})
+
+
+def _cost(prompt_tokens: int, completion_tokens: int) -> float | None:
+    """Dollars for a hosted judge call from the shipped price table (None when the model is not in it)."""
+    from core.providers import chat_model_name
+    from ingest.otlp.genai import price
+
+    rate = price(chat_model_name())
+    return round((prompt_tokens * rate[0] + completion_tokens * rate[1]) / 1e6, 8) if rate else None
 
 
 def judge(items: Iterable[JudgeInput | dict[str, Any]], workers: int = DEFAULTS.workers,
-          project: str | None = None) -> list[Judgment]:
+          project: str | None = None, latencies: list[float] | None = None) -> list[Judgment]:
     """Judge every item (order preserved; dicts are validated as ``JudgeInput``), with ``project``'s alignment
-    when it has one."""
+    when it has one; ``latencies`` receives each item's judging time in ms (the judge's own latency)."""
     parsed = [i if isinstance(i, JudgeInput) else JudgeInput.model_validate(i) for i in items]
     alignment = project_alignment(project)
+
+    def timed(item: JudgeInput) -> tuple[Judgment, float]:
+        start = time.perf_counter()
+        out = judge_one(item, alignment)
+        return out, (time.perf_counter() - start) * 1000
+
     if workers <= 1 or len(parsed) <= 1:
-        return [judge_one(i, alignment) for i in parsed]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda i: judge_one(i, alignment), parsed))
+        done = [timed(i) for i in parsed]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(timed, parsed))
+    if latencies is not None:
+        latencies.extend(round(ms, 3) for _, ms in done)
+    return [j for j, _ in done]
 
 
 def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict[str, Any]:
@@ -124,9 +150,11 @@ def summarize(judgments: list[Judgment], dataset: Dataset | None = None) -> dict
 
 
 def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: str = "none",
-                  dataset: Dataset | None = None, items: list[JudgeInput] | None = None) -> str:
-    """Log judgments to MLflow (stage ``judging``; judging/judgments.jsonl, judging/summary.json); with the judged
-    ``items``, the uncertain ones go to the project's review queue."""
+                  dataset: Dataset | None = None, items: list[JudgeInput] | None = None,
+                  latencies: list[float] | None = None) -> str:
+    """Log judgments to MLflow (stage ``judging``; judging/judgments.jsonl, judging/summary.json; the judge's
+    tokens, cost and, when given, its per-trace ``latencies``); with the judged ``items``, the uncertain ones go
+    to the project's review queue."""
     import mlflow
 
     from core.tracking import stage_run
@@ -136,8 +164,13 @@ def log_judgments(judgments: list[Judgment], project_id: str, dataset_version: s
     with stage_run(project_id, "judging", agent_id=agent_id, dataset_version=dataset_version) as run:
         mlflow.log_text("".join(j.model_dump_json() + "\n" for j in judgments), "judging/judgments.jsonl")
         mlflow.log_dict(summary, "judging/summary.json")
+        costs = [j.cost_usd for j in judgments if j.cost_usd is not None]
+        timing = ({"judge_latency_ms_mean": sum(latencies) / len(latencies),
+                   "judge_latency_ms_p95": sorted(latencies)[int(0.95 * (len(latencies) - 1))]} if latencies else {})
         mlflow.log_metrics({"pass_rate": summary["overall"]["pass_rate"],
-                            "uncertain": summary["overall"]["uncertain"],
+                            "uncertain": summary["overall"]["uncertain"], **timing,
+                            "judge_tokens": sum(j.tokens for j in judgments),
+                            **({"llm_cost_usd": sum(costs)} if costs else {}),
                             "mean_score": summary["overall"]["mean_score"], "judged": len(judgments),
                             **{f"criterion_{n}": v for n, v in summary["criteria"].items()}})
         run_id = str(run.info.run_id)

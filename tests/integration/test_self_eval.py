@@ -35,8 +35,10 @@ def project(opsgraph_home: Path) -> dict[str, Any]:
         traces = simulate(ds, get_target("support", version), seeds=[0])
         log_traces(traces, PROJECT)
         cost += sum(t.cost_usd for tr in traces for t in tr.turns)
-        judged[version] = judge([JudgeInput(scenario=ds.scenario(t.scenario_id), trace=t) for t in traces])
-        log_judgments(judged[version], PROJECT)
+        latencies: list[float] = []
+        judged[version] = judge([JudgeInput(scenario=ds.scenario(t.scenario_id), trace=t) for t in traces],
+                                latencies=latencies)
+        log_judgments(judged[version], PROJECT, latencies=latencies)
     log_analyst_report(analyze(judged["v2"], ds), PROJECT)
     log_comparison(compare_runs(judged["v1"], judged["v2"], ds, n_boot=500), PROJECT)
     with pytest.raises(RuntimeError), stage_run(PROJECT, "comparison", agent_id="support@v2"):
@@ -51,7 +53,11 @@ def test_runs_are_grouped_per_agent_with_errors_durations_and_cost(project: dict
     assert agents["comparator"]["failed"] == 1 and agents["comparator"]["error_rate"] == 0.5
     assert agents["judge"]["error_rate"] == 0 and agents["judge"]["duration_s_mean"] > 0
     assert agents["simulator"]["cost_usd"] == pytest.approx(project["cost"], rel=1e-4)
-    assert agents["simulator"]["cost_source"] == "cost_usd_total" and agents["judge"]["cost_usd"] is None
+    assert agents["simulator"]["cost_source"] == "cost_usd_total"
+    # the judge's own cost and latency: offline it costs nothing, and says so; its latency is measured per trace
+    assert agents["judge"]["cost_usd"] == 0.0 and agents["judge"]["cost_source"] == "llm_cost_usd"
+    assert agents["judge"]["mean_judge_latency_ms_mean"] > 0 and agents["judge"]["mean_judge_tokens"] > 0
+    assert "The judge's own cost and latency" in project["result"]["markdown"]
     assert "runs" not in agents["feedback"]  # probed, but no feedback run in this project
     assert project["result"]["runs_considered"] == 8
 
