@@ -34,13 +34,13 @@ def run_conversation(scenario: Scenario, target: TargetAgent, seed: int,
     ref = target.ref
     try:
         for _ in range(max_turns):
-            turns.append(target.respond(list(turns), seed))
+            turns.extend(target.respond_turns(list(turns), seed))  # tool calls and results, then the reply
             move = next_user_move(scenario, seed, turns)
             if move.status != "continue":
                 turns.append(_user_turn(move.message))
                 return SimulationTrace(scenario_id=scenario.id, agent=ref, seed=seed, turns=turns,
                                        outcome=move.status)
-            if len([t for t in turns if t.role == "assistant"]) < max_turns:
+            if len([t for t in turns if t.role == "assistant" and not t.tool_calls]) < max_turns:
                 turns.append(_user_turn(move.message))
         return SimulationTrace(scenario_id=scenario.id, agent=ref, seed=seed, turns=turns, outcome="max_turns")
     except Exception as exc:  # a failed conversation is data for the report, not a crash of the whole run

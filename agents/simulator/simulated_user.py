@@ -33,11 +33,16 @@ def private_facts(scenario: Scenario, seed: int) -> dict[str, Any]:
             "patience": (2 if angry else 3) + seed % 2, "angry": angry}
 
 
+def is_spoken(turn: Turn) -> bool:
+    """A turn the user sees: their own and the agent's replies (not its tool calls or the tools' results)."""
+    return turn.role in ("user", "assistant") and not turn.tool_calls and bool(turn.content)
+
+
 def next_user_move(scenario: Scenario, seed: int, history: list[Turn]) -> UserMove:
     """Ask the simulated-user model for its next move after ``history``."""
     request = UserMoveRequest(scenario=scenario, seed=seed, facts=private_facts(scenario, seed),
                               conversation=[ConversationLine(turn=i, role=t.role, content=t.content)
-                                            for i, t in enumerate(history, 1)])
+                                            for i, t in enumerate(history, 1) if is_spoken(t)])
     model = get_chat_model(agent="simulated_user").with_structured_output(UserMove)
     out = model.invoke([SystemMessage(load_prompt("simulator_user")),
                         request_message(request)])

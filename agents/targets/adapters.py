@@ -4,10 +4,11 @@ chat endpoint. Latency is measured wall-clock time; tokens come from the reporte
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agents.targets.base import TargetMetadata, TimedTarget
+from core.contracts import ToolCallRecord, Turn
 
 Messages = list[dict[str, str]]
 
@@ -36,10 +37,29 @@ class GraphTarget(TimedTarget):
 
     def _call(self, messages: Messages, seed: int) -> tuple[str, dict[str, Any]]:
         state = self._graph.invoke({"messages": messages}, config=self._config)
+        new = state["messages"][len(messages):]  # this turn: the input messages come back first
         last = state["messages"][-1]
         text = str(last.get("content", "")) if isinstance(last, dict) else str(last.text)
         usage = getattr(last, "usage_metadata", None) or {}
-        return text, {"prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens")}
+        return text, {"prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens"),
+                      "steps": tool_turns(new[:-1])}
+
+
+def tool_turns(messages: Sequence[Any]) -> list[Turn]:
+    """LangChain messages of one agent turn as transcript turns: tool calls on assistant turns, tool results as
+    ``tool`` turns (errors marked); plain texts in between stay assistant turns."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    out = []
+    for m in messages:
+        if isinstance(m, AIMessage):
+            out.append(Turn(role="assistant", content=m.text, tool_calls=[
+                ToolCallRecord(name=c["name"], arguments=dict(c.get("args") or {}), id=c.get("id"))
+                for c in m.tool_calls]))
+        elif isinstance(m, ToolMessage):
+            out.append(Turn(role="tool", content=m.text, name=m.name, tool_call_id=m.tool_call_id,
+                            is_error=getattr(m, "status", "success") == "error"))
+    return out
 
 
 class OpenAICompatibleTarget(TimedTarget):

@@ -43,7 +43,8 @@ def estimate_tokens(text: str) -> int:
 def history_as_messages(history: list[Turn], system_prompt: str = "") -> list[dict[str, str]]:
     """The conversation as OpenAI-style ``{"role", "content"}`` dicts, system prompt first when given."""
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return msgs + [{"role": t.role, "content": t.content} for t in history]
+    return msgs + [{"role": t.role, "content": t.content} for t in history  # the spoken turns only
+                   if t.role in ("user", "assistant") and not t.tool_calls and t.content]
 
 
 def measured_turn(content: str, model: str, latency_ms: float, prompt_tokens: int | None = None,
@@ -74,6 +75,11 @@ class TargetAgent(ABC):
     def respond(self, history: list[Turn], seed: int) -> Turn:
         """The assistant's next turn after ``history`` (which ends with a user turn), with its measurements."""
 
+    def respond_turns(self, history: list[Turn], seed: int) -> list[Turn]:
+        """Everything the agent does before the user's next turn: by default its reply; agents that use tools
+        return their tool calls and the tools' results first."""
+        return [self.respond(history, seed)]
+
     @property
     def ref(self) -> AgentRef:
         """``AgentRef`` of this target."""
@@ -93,14 +99,20 @@ class TimedTarget(TargetAgent):
 
     @abstractmethod
     def _call(self, messages: list[dict[str, str]], seed: int) -> tuple[str, dict[str, Any]]:
-        """Return the reply text and usage (``prompt_tokens``/``completion_tokens`` when known)."""
+        """Return the reply text and usage (``prompt_tokens``/``completion_tokens`` when known; ``steps``: the
+        tool-call and tool-result turns before the reply, when the agent reports them)."""
 
-    def respond(self, history: list[Turn], seed: int) -> Turn:
-        """Call the wrapped agent and measure it."""
+    def respond_turns(self, history: list[Turn], seed: int) -> list[Turn]:
+        """Call the wrapped agent and measure it: its tool steps (when reported), then its reply."""
         messages = history_as_messages(history, self._metadata.system_prompt)
         start = time.perf_counter()
         text, usage = self._call(messages, seed)
         elapsed = (time.perf_counter() - start) * 1000
         prompt_text = "\n".join(m["content"] for m in messages)
-        return measured_turn(text, self._metadata.model, elapsed, usage.get("prompt_tokens"),
-                             usage.get("completion_tokens"), prompt_text)
+        reply = measured_turn(text, self._metadata.model, elapsed, usage.get("prompt_tokens"),
+                              usage.get("completion_tokens"), prompt_text)
+        return [*usage.get("steps", []), reply]
+
+    def respond(self, history: list[Turn], seed: int) -> Turn:
+        """The agent's reply (its tool steps left out)."""
+        return self.respond_turns(history, seed)[-1]

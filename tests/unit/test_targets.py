@@ -193,3 +193,28 @@ def test_spec_resolves_callables_by_reference() -> None:
     assert target.respond([Turn(role="user", content="x")], 0).content == '[{"role": "user", "content": "x"}]'
     with pytest.raises(ValueError, match=r"package\.module:attribute"):
         target_from_spec(TargetSpec(name="x", kind="graph", ref="nocolon"))
+
+
+def test_a_tool_using_graph_target_leaves_its_tool_calls_in_the_transcript() -> None:
+    """A LangGraph agent's tool calls and tool results become turns of the trace (the simulated user does not
+    see them), and the judge reads them: the status it states is backed by the lookup."""
+    from agents.judge.agent import judge, numbered_turns
+    from agents.simulator.agent import run_conversation
+    from core.contracts import JudgeInput, Scenario, TargetSpec
+
+    target = target_from_spec(TargetSpec(name="orders", version="v1", kind="graph",
+                                         ref="tests.fixtures.tool_agent:graph"))
+    sc = Scenario(id="o1", category="shipping", persona="A shopper", goal="know where order ORD-55120 is",
+                  opening_message="Where is my order ORD-55120?", difficulty="easy",
+                  expected_behavior="Looks the order up before stating its status.")
+    trace = run_conversation(sc, target, seed=0, max_turns=2)
+    roles = [t.role for t in trace.turns]
+    assert roles[:4] == ["user", "assistant", "tool", "assistant"], roles
+    call = trace.turns[1].tool_calls[0]
+    assert (call.name, call.arguments) == ("lookup_order", {"order_id": "ORD-55120"})
+    assert trace.turns[2].name == "lookup_order" and trace.turns[2].content == "delivered on 2 March"
+    assert trace.turns[3].content.startswith("I checked: that order is delivered on 2 March")
+    item = JudgeInput(scenario=sc, trace=trace)
+    assert '[calls lookup_order({"order_id": "ORD-55120"})]' in numbered_turns(item)[1]
+    judged = judge([item])[0]
+    assert judged.rubric["policy_compliance"].score == 5, judged.rubric["policy_compliance"].notes
