@@ -239,8 +239,8 @@ class Conversation:
         return out
 
     def refund_outside_window(self) -> tuple[int, int, int] | None:
-        """(turn, window days, days since purchase) when the agent commits to a refund although the user's purchase
-        is older than the refund window the scenario (or the agent itself) states."""
+        """(turn, window days, days since purchase) when the agent commits to a refund (not a partial, pro-rata
+        one) although the user's purchase is older than the refund window the scenario (or the agent) states."""
         texts = [self.scenario.expected_behavior, *(x for _, x in self.assistant)]
         windows = [int(m[1] or m[2]) for t in texts for m in WINDOW_DAYS.finditer(t)]
         elapsed = []
@@ -248,7 +248,8 @@ class Conversation:
             for m in ELAPSED.finditer(x):
                 n, unit = (m[1], m[2]) if m[1] else (m[3], m[4])
                 elapsed.append((int(n) if n.isdigit() else _WORD_NUM.get(n.lower(), 1)) * _UNIT_DAYS[unit.lower()])
-        promises = self.refund_promises()
+        partial = re.compile(r"\b(pro[- ]?rata|prorated|partial|unused|remaining|share)\b", _I)
+        promises = [i for i in self.refund_promises() if not partial.search(dict(self.assistant)[i])]
         if not windows or not elapsed or not promises or max(elapsed) <= min(windows):
             return None
         return promises[0], min(windows), max(elapsed)

@@ -57,6 +57,7 @@ class PromptRules:
     max_steps: int | None = None
     policies: dict[str, str] = field(default_factory=dict)
     wording: str = "default"  # "paraphrased": the alternative house wording (``## Style``)
+    check_window: bool = False  # past the refund policy's full-refund window, offer only what it allows
 
     @classmethod
     def from_prompt(cls, prompt: str) -> PromptRules:
@@ -77,6 +78,7 @@ class PromptRules:
             max_steps=int(steps.group(1)) if steps else None,
             policies=policies,
             wording="paraphrased" if "alternative house wording" in _section(prompt, "style").lower() else "default",
+            check_window=bool(re.search(r"how long ago|purchase date|refund window", rules)),
         )
 
     def policy(self, key: str) -> tuple[str, str] | None:
@@ -144,7 +146,7 @@ def compose_reply(rules: PromptRules, user_texts: list[str], assistant_texts: li
         return " ".join([*lead, words["handoff"][0]])
     if _ESCALATE.search(last):
         lead.append(words["myself"][0])
-    core, steps, policy = _answer(rules, intent, order_id, last)
+    core, steps, policy = _answer(rules, intent, order_id, last, user_texts)
     if policy and rules.cite_policy:
         core.append(words["cite"][0].format(name=policy[0], text=policy[1][0].lower() + policy[1][1:]))
     elif policy:
@@ -168,8 +170,27 @@ def compose_reply(rules: PromptRules, user_texts: list[str], assistant_texts: li
             closing = ""
 
 
+_AGO = re.compile(r"\b(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
+_NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _days_ago(text: str) -> int | None:
+    """How many days ago the customer says they bought ("45 days ago", "two months ago")."""
+    m = _AGO.search(text)
+    if not m:
+        return None
+    n = int(m[1]) if m[1].isdigit() else _NUMBER[m[1].lower()]
+    return n * {"day": 1, "week": 7, "month": 30}[m[2].lower()]
+
+
+def _full_refund_days(policy: tuple[str, str] | None) -> int | None:
+    """The full-refund window of the refund policy ("in full within 30 days")."""
+    m = re.search(r"within (\d+) days", policy[1]) if policy else None
+    return int(m[1]) if m else None
+
+
 def _answer(rules: PromptRules, intent: str, order_id: str | None,
-            last: str) -> tuple[list[str], list[str], tuple[str, str] | None]:
+            last: str, users: list[str] | None = None) -> tuple[list[str], list[str], tuple[str, str] | None]:
     words, steps, _ = WORDINGS[rules.wording]
     policy = rules.policy(POLICY_FOR[intent]) if intent in POLICY_FOR else None
     if intent in ("refund", "duplicate_charge"):
@@ -177,6 +198,10 @@ def _answer(rules: PromptRules, intent: str, order_id: str | None,
         if rules.verify_order and not order_id:
             return [words[f"help_{kind}"][0], words["ask_id"][0]], [], None
         found = words["found"][0].format(order_id=order_id) if order_id else ""
+        window = _full_refund_days(policy)
+        age = _days_ago(last) or _days_ago(" ".join(users or []))
+        if kind == "refund" and rules.check_window and window and age and age > window:
+            return [found + words["pro_rata"][0].format(days=age, window=window)], [], policy
         return [found + words[f"done_{kind}"][0]], [], policy
     if intent in steps:
         return [words[f"intro_{intent}"][0]], list(steps[intent]), policy

@@ -29,6 +29,8 @@ DEFAULT: dict[str, list[str]] = {
     "done_refund": ["I've processed a full refund to your original payment method; it arrives within 5-7 business "
                     "days."],
     "done_reversal": ["I've reversed the duplicate charge on your card."],
+    "pro_rata": ["That purchase was {days} days ago, past the {window}-day full-refund window, so I've refunded the "
+                 "unused months pro rata instead of the full amount."],
     "intro_account": ["Let's get you back into your account."],
     "intro_export": ["You can export your data yourself."],
     "intro_cancel": ["You can cancel the subscription in a few clicks."],
@@ -75,6 +77,8 @@ PARAPHRASED: dict[str, list[str]] = {
     "found": ["Thank you, purchase {order_id} is on my screen. "],
     "done_refund": ["The full amount is on its way back to the card you paid with; expect it within a week or so."],
     "done_reversal": ["The second payment has been taken back and your card will show it cancelled."],
+    "pro_rata": ["You bought it {days} days ago, beyond the first {window} days, so what comes back to you is the "
+                 "share for the months you haven't used, not the whole price."],
     "intro_account": ["We'll have you signed in again in no time."],
     "intro_export": ["Taking a copy of everything is something you can do on your own."],
     "intro_cancel": ["Ending the plan only takes a moment."],
