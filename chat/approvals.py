@@ -142,6 +142,8 @@ async def advance(thread_id: str, inputs: Any, title: str, kind: ThreadKind = "l
                              "(below): approve, reject or revise it first, then ask again.").send()
             await show_gate(thread_id, request, kind)
             return
+    before = (await asyncio.to_thread(state_values, graph, thread_id)).get("answer") if kind == "conversation" \
+        else None
     try:
         await stream_with_steps(graph, inputs, thread_id, title, describe=describe_node)
     except Exception as exc:  # the thread keeps its last checkpoint; say so
@@ -149,7 +151,7 @@ async def advance(thread_id: str, inputs: Any, title: str, kind: ThreadKind = "l
                               "last checkpoint; `/approvals` lists its pending gate if there is one.").send()
         return
     values = await asyncio.to_thread(state_values, graph, thread_id)
-    if kind == "conversation":
+    if kind == "conversation" and values.get("answer") != before:  # a rollout step leaves the answer as it was
         charts: list[Any] = [cl.Plotly(name=name, figure=fig, display="inline", size="large")
                              for name, fig in answer_figures(values.get("answer"))]
         await cl.Message(content=answer_markdown(values.get("route"), values.get("answer")), elements=charts).send()
