@@ -7,7 +7,8 @@ import sys
 
 from bench.common import ROOT
 
-BENCHES = ("bench.generator_bench", "bench.ingest_bench", "bench.retrieval_bench", "bench.supervisor_bench",
+BENCHES = ("bench.generator_bench", "bench.ingest_bench", "bench.retrieval_bench", "bench.vector_store_bench",
+           "bench.supervisor_bench",
            "bench.analytics_bench", "bench.otlp_bench", "bench.demo_bench")
 
 
