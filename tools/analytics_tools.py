@@ -116,6 +116,21 @@ def _member_ids(run_id: str, cluster_id: int, limit: int = 5) -> list[str]:
         return cluster_member_ids(conn, run_id, cluster_id, failing_only=True, limit=limit)
 
 
+def _window_counts(run_id: str, start: str | None, end: str | None) -> dict[int, dict[str, Any]]:
+    """Per cluster of the run: its members and failures with a timestamp in [start, end] (days, inclusive), and up
+    to 5 failing ids of the window, newest first."""
+    with pooled() as conn:
+        rows = conn.execute(
+            "SELECT c.cluster_id, count(*) AS size, count(*) FILTER (WHERE i.is_failure) AS n_failures, "
+            "(array_agg(i.interaction_id ORDER BY i.timestamp_utc DESC) FILTER (WHERE i.is_failure))[1:5] AS ids "
+            "FROM interaction_clusters c JOIN interactions i USING (interaction_id) WHERE c.run_id = %s "
+            "AND (%s::date IS NULL OR (i.timestamp_utc AT TIME ZONE 'UTC')::date >= %s::date) "
+            "AND (%s::date IS NULL OR (i.timestamp_utc AT TIME ZONE 'UTC')::date <= %s::date) GROUP BY c.cluster_id",
+            (run_id, start, start, end, end)).fetchall()
+    return {int(r["cluster_id"]): {"size": int(r["size"]), "n_failures": int(r["n_failures"]),
+                                   "ids": list(r["ids"] or [])} for r in rows}
+
+
 def _compute_umap(run_id: str, ids: list[str]) -> np.ndarray:
     """UMAP coordinates of the run's rows from their stored embeddings; stored for the next call."""
     configure_numba_cache(get_settings().model_cache_dir / "numba")
@@ -259,19 +274,31 @@ def project_embeddings(method: Literal["pca", "umap"] = "pca", sample: int = 500
 
 
 @tool
-def top_failure_clusters(top: int = 5, project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
+def top_failure_clusters(top: int = 5, start: str | None = None, end: str | None = None,
+                         project: _Project = DEFAULT_PROJECT) -> dict[str, Any]:
     """The highest-priority clusters that contain failures (the latest run when it is of the current data version;
     otherwise a new run first), each with its failure mix, the model most of its failures come from, and example
-    failing interaction ids."""
+    failing interaction ids. With ``start`` / ``end`` (YYYY-MM-DD, inclusive) the clusters are ranked by their
+    failures in that window and carry the window's size, failures, failure rate and failing ids."""
     top = max(1, min(int(top), MAX_TOP))
     missing = _no_clusters(project)
     if missing:
         return missing
     run = _run(None, project) if _has_current_run(project) else _new_run(RunOptions(), project)
-    clusters = _summaries(run, top=top, failing_only=True)
-    for c in clusters:
-        c["example_failure_ids"] = _member_ids(run["run_id"], c["cluster_id"])
-    return {**_header(run), "clusters": clusters}
+    if not (start or end):
+        clusters = _summaries(run, top=top, failing_only=True)
+        for c in clusters:
+            c["example_failure_ids"] = _member_ids(run["run_id"], c["cluster_id"])
+        return {**_header(run), "clusters": clusters}
+    counts = _window_counts(run["run_id"], start, end)
+    in_window = [c for c in _summaries(run, failing_only=True) if counts.get(c["cluster_id"], {}).get("n_failures")]
+    ranked = sorted(in_window, key=lambda c: (-counts[c["cluster_id"]]["n_failures"], c["rank"] or 0))[:top]
+    for c in ranked:
+        w = counts[c["cluster_id"]]
+        c["window"] = {"start": start, "end": end, "size": w["size"], "n_failures": w["n_failures"],
+                       "failure_rate": _round(w["n_failures"] / w["size"])}
+        c["example_failure_ids"] = w["ids"]
+    return {**_header(run), "window": {"start": start, "end": end}, "clusters": ranked}
 
 
 ANALYTICS_TOOLS: list[BaseTool] = [

@@ -92,7 +92,11 @@ def _fixes(res: dict[str, list[Any]]) -> list[Fix]:
 def _cluster_cause(c: dict[str, Any], run_id: str) -> Cause:
     """A cluster as a cause: always named with its analytics run, with its figures and failing examples."""
     top_model = c.get("top_failing_model") or {}
-    aggs = [f"{c['size']} interactions, failure rate {_pct(c['failure_rate'])} ({c['n_failures']} failures)"]
+    w = c.get("window")
+    aggs = ([f"{w['n_failures']} failures among its {w['size']} interactions of {w['start'] or '...'}.."
+             f"{w['end'] or '...'} (failure rate {_pct(w['failure_rate'])})"] if w else [])
+    aggs += [f"{c['size']} interactions, failure rate {_pct(c['failure_rate'])} ({c['n_failures']} failures)"
+             + (" over all the data" if w else "")]
     if c.get("dominant_failure_type"):
         aggs.append(f"dominant failure type: {c['dominant_failure_type']}")
     if top_model:
@@ -236,7 +240,8 @@ def tool_planner(agent: str) -> ToolPlanner:
             strategy = next((s for s, words in _STRATEGY_WORDS if words.search(question)), "mixed")
             calls = ([_call("describe_cluster", {"cluster_id": int(one.group(1))})] if one else
                      [_call("rank_clusters", {"strategy": strategy, "top": 5})] if _RANK.search(question) else
-                     [_call("top_failure_clusters", {"top": 5})])
+                     [_call("top_failure_clusters", {"top": 5, **{k: window[k] for k in ("start", "end")
+                                                                   if window.get(k)}})])
         elif agent == "failure":
             calls = [_call("failure_trends", {**window, "failure_type": ent.get("failure_type")}),
                      _call("find_similar_incidents", {"query": query, "model_name": ent.get("model_name"),

@@ -220,3 +220,34 @@ def test_general_answer_cites_the_nearest_interactions(graph, sample_db) -> None
     from collections import Counter
 
     assert str(dict(Counter(types[i] for i in cited))) in cause["statement"]
+
+
+def test_top_failure_clusters_this_month_are_ranked_by_the_month_s_failures(graph, sample_db) -> None:  # type: ignore[no-untyped-def]
+    """"This month" on the sample (it ends on 2025-04-30) asks the clustering tool for April 2025; the clusters
+    are ranked by their April failures, recomputed here from interaction_clusters joined to interactions."""
+    import re
+
+    out = _ask(graph, "What are the top failure clusters this month?", f"t-{uuid.uuid4().hex[:6]}")
+    args = [c["args"] for c in out["answer"]["tool_calls"] if c["name"] == "top_failure_clusters"]
+    assert args and (args[0]["start"], args[0]["end"]) == ("2025-04-01", "2025-04-30"), out["answer"]["tool_calls"]
+    assert "this month = 2025-04-01..2025-04-30" in out["answer"]["diagnosis"]["summary"]
+    causes = [c for c in out["answer"]["diagnosis"]["causes"] if c["statement"].startswith("Cluster ")]
+    assert causes
+    found = [re.search(r"Cluster (\d+) of run (\S+) .*?: (\d+) failures among its (\d+) interactions of "
+                       r"2025-04-01\.\.2025-04-30", c["statement"]) for c in causes]
+    assert all(found), [c["statement"] for c in causes]
+    run_id = found[0][2]
+    with connect() as conn:
+        rows = conn.execute(
+            "SELECT c.cluster_id, count(*) AS n, count(*) FILTER (WHERE i.is_failure) AS f FROM interaction_clusters c "
+            "JOIN interactions i USING (interaction_id) WHERE c.run_id = %s AND "
+            "(i.timestamp_utc AT TIME ZONE 'UTC')::date BETWEEN '2025-04-01' AND '2025-04-30' GROUP BY 1",
+            (run_id,)).fetchall()
+    truth = {r["cluster_id"]: (r["f"], r["n"]) for r in rows}
+    stated = [(int(m[1]), int(m[3]), int(m[4])) for m in found]
+    assert all(truth[c] == (f, n) for c, f, n in stated)
+    assert [f for _, f, _ in stated] == sorted((f for _, f, _ in stated), reverse=True)
+    assert stated[0][1] == max(f for f, _ in truth.values() if f)  # the month's most failing cluster comes first
+    for c in causes:
+        days = _rows(c["evidence_ids"])
+        assert days and all("2025-04-01" <= r["day"] <= "2025-04-30" for r in days)
