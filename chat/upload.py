@@ -17,8 +17,10 @@ from threading import Lock
 from typing import Any, Protocol
 
 import chainlit as cl
+from chainlit.utils import utc_now
 
 from chat.render import ingest_markdown, table
+from core.progress import progress_text
 
 
 class Uploaded(Protocol):
@@ -32,22 +34,27 @@ class Uploaded(Protocol):
 class Progress:
     """Counts per ingestion phase, written by the worker thread and read by the event loop."""
 
-    phases: dict[str, list[int | None]] = field(default_factory=dict)
+    phases: dict[str, list[float]] = field(default_factory=dict)  # phase -> [done, total, started]
     _lock: Lock = field(default_factory=Lock)
 
     def report(self, phase: str, advance: int, total: int | None) -> None:
         """The ``ingest_dir`` progress callback."""
         with self._lock:
-            entry = self.phases.setdefault(phase, [0, total])
-            entry[0] = int(entry[0] or 0) + advance
+            entry = self.phases.setdefault(phase, [0.0, 0.0, time.monotonic()])
+            entry[0] += advance
             if total is not None:
-                entry[1] = total
+                entry[1] = float(total)
+
+    def lines(self) -> dict[str, str]:
+        """Each phase seen so far, as the CLI prints it: ``embed: 3,072 / 9,000 (34/s, eta 2m54s)``."""
+        now = time.monotonic()
+        with self._lock:
+            return {phase: progress_text(phase, done, total, now - started)
+                    for phase, (done, total, started) in self.phases.items()}
 
     def render(self, elapsed: float) -> str:
         """Markdown lines: one per phase seen so far."""
-        with self._lock:
-            lines = [f"- {phase}: {done:,}" + (f" / {total:,}" if total else "") + " rows"
-                     for phase, (done, total) in self.phases.items()]
+        lines = [f"- {line}" for line in self.lines().values()]
         return f"Ingesting… ({elapsed:.0f} s)\n\n" + ("\n".join(lines) or "- validating")
 
 
@@ -99,11 +106,14 @@ async def ingest_uploads(files: list[Uploaded]) -> None:
     await msg.send()
     started = time.monotonic()
     job = asyncio.ensure_future(asyncio.to_thread(_run_ingest, directory, progress))
+    steps: dict[str, cl.Step] = {}
     try:
         while not job.done():
             await asyncio.wait({job}, timeout=1.0)
             msg.content = progress.render(time.monotonic() - started)
             await msg.update()
+            await _update_steps(steps, progress.lines())
+        await _update_steps(steps, progress.lines(), final=True)
         summary = job.result()
     except Exception as exc:  # shown to the person: what failed and where (IngestError names file/row/column)
         msg.content = f"**Ingestion failed:** {exc}"
@@ -117,6 +127,19 @@ async def ingest_uploads(files: list[Uploaded]) -> None:
     elements: list[Any] = [cl.File(name=Path(t["rejects_csv"]).name, path=t["rejects_csv"], display="inline")
                            for t in (summary.get("tables") or {}).values() if t.get("rejects_csv")]
     await cl.Message(content=ingest_markdown(summary, rejects), elements=elements).send()
+
+
+async def _update_steps(steps: dict[str, cl.Step], lines: dict[str, str], final: bool = False) -> None:
+    """One chat step per ingestion phase whose output is its progress line (closed when ingestion ends)."""
+    for phase, line in lines.items():
+        step = steps.get(phase)
+        if step is None:
+            step = steps[phase] = cl.Step(name=f"ingest › {phase}", type="tool", show_input=False)
+            await step.send()
+        step.output = line
+        if final:
+            step.end = utc_now()
+        await step.update()
 
 
 def upload_help() -> str:

@@ -49,11 +49,7 @@ class LineProgress:
         if now - st[3] < self.every and not finished:
             return
         st[3] = now
-        rate = st[0] / max(now - st[2], 1e-9)
-        line = f"[{time.strftime('%H:%M:%S')}] {phase}: {st[0]:,.0f}"
-        if st[1]:
-            left = (st[1] - st[0]) / rate if rate > 0 else 0.0
-            line += f" / {st[1]:,.0f} ({rate:,.0f}/s, eta {int(left // 60)}m{int(left % 60):02d}s)"
-        else:
-            line += f" ({rate:,.0f}/s)"
+        from core.progress import progress_text
+
+        line = f"[{time.strftime('%H:%M:%S')}] {progress_text(phase, st[0], st[1], now - st[2])}"
         self.out.print(line, highlight=False, soft_wrap=True)

@@ -208,6 +208,7 @@ def test_uploaded_csv_is_ingested_with_rejects(chat_server: ChatServer, new_brow
     chat.wait_text("1 row rejected", ANSWER_TIMEOUT)
     text = chat.text()
     assert "Ingestion" in text and "share_within_template" in text
+    assert "ingest ›" in text, "each ingestion phase is a step of the chat"
     chat.scroll_to("Ingestion")
     chat.screenshot("chat-upload")
 
