@@ -9,8 +9,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -63,3 +64,27 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def sample_database() -> Iterator[Any]:
+    """An open database holding the 9k sample (seed 0) with its embeddings: OPSGRAPH_BENCH_HOME when it is set
+    (ingested once, reused by later runs), else a scratch home."""
+    from core.bootstrap import open_database
+
+    home = os.environ.get("OPSGRAPH_BENCH_HOME")
+    if home:
+        os.environ["OPSGRAPH_HOME"] = home
+    with scratch_home() if not home else nullcontext():
+        db = open_database()
+        stored = db.conn.execute("SELECT count(*) AS n FROM log_embeddings").fetchone()
+        if not (stored and stored["n"]):
+            from ingest.generator import generate
+            from ingest.pipeline import ingest_dir
+
+            generate(9000, 0, Path(os.environ["OPSGRAPH_HOME"]) / "d")
+            ingest_dir(db.conn, Path(os.environ["OPSGRAPH_HOME"]) / "d", embed=True)
+        try:
+            yield db
+        finally:
+            db.conn.close()

@@ -8,13 +8,10 @@ Usage: python -m bench.retrieval_bench [N]
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +19,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import DictRow
 
-from bench.common import record, scratch_home
+from bench.common import record, sample_database
 from ingest.embed import ann_scan, exact_scan
 
 EF = (40, 64, 100, 160, 250, 400)
@@ -123,21 +120,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     """Measure the three sets and record them."""
-    from core.bootstrap import open_database
-
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    home = os.environ.get("OPSGRAPH_BENCH_HOME")
-    if home:
-        os.environ["OPSGRAPH_HOME"] = home
-    with scratch_home() if not home else nullcontext():
-        db = open_database()
-        stored = db.conn.execute("SELECT count(*) AS n FROM log_embeddings").fetchone()
-        if not (stored and stored["n"]):  # a bench home is ingested once and reused
-            from ingest.generator import generate
-            from ingest.pipeline import ingest_dir
-
-            generate(9000, 0, Path(os.environ["OPSGRAPH_HOME"]) / "d")
-            ingest_dir(db.conn, Path(os.environ["OPSGRAPH_HOME"]) / "d", embed=True)
+    with sample_database() as db:
         real = real_set(db.conn)
         print(_table(real), flush=True)
         vectors = np.asarray([r["embedding"] for r in db.conn.execute("SELECT embedding FROM log_embeddings")])
@@ -145,7 +129,6 @@ def main() -> None:
         for name, sampler in (("fitted", fitted(vectors)), ("isotropic", isotropic(vectors.shape[1]))):
             synth[name] = synthetic_set(db.conn, n, sampler)
             print(name, _table(synth[name][0]), f"build {synth[name][1]:.0f}s", flush=True)
-        db.conn.close()
     (fit, fit_build), (iso, iso_build) = synth["fitted"], synth["isotropic"]
     body = (f"HNSW index as in the product ({INDEX}), queries on a warm cache (one untimed pass first).\n\n"
             f"Real embeddings ({len(vectors):,} interactions, all-MiniLM-L6-v2), 200 queries:\n\n{_table(real)}\n\n"

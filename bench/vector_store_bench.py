@@ -7,17 +7,14 @@ Usage: python -m bench.vector_store_bench (reuses OPSGRAPH_BENCH_HOME when set, 
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
-from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pgvector.psycopg import register_vector
 
-from bench.common import record, scratch_home
+from bench.common import record, sample_database
 
 FILTERS: dict[str, dict[str, Any] | None] = {"no filter": None, "failure_type = tool_error":
                                                {"failure_type": "tool_error"}}
@@ -30,23 +27,11 @@ def _stats(times: list[float], hits: int, n: int) -> dict[str, float]:
 
 def main() -> None:
     """Measure both paths and record them."""
-    from core.bootstrap import open_database
     from ingest.embed import exact_scan
     from services.retrieval import SearchFilters, ef_search_for, search_vectors
     from services.vector_store import close, engine_for, interaction_store
 
-    home = os.environ.get("OPSGRAPH_BENCH_HOME")
-    if home:
-        os.environ["OPSGRAPH_HOME"] = home
-    with scratch_home() if not home else nullcontext():
-        db = open_database()
-        stored = db.conn.execute("SELECT count(*) AS n FROM log_embeddings").fetchone()
-        if not (stored and stored["n"]):
-            from ingest.generator import generate
-            from ingest.pipeline import ingest_dir
-
-            generate(9000, 0, Path(os.environ["OPSGRAPH_HOME"]) / "d")
-            ingest_dir(db.conn, Path(os.environ["OPSGRAPH_HOME"]) / "d", embed=True)
+    with sample_database() as db:
         register_vector(db.conn)
         queries = np.asarray([r["embedding"] for r in db.conn.execute(
             "SELECT embedding FROM log_embeddings ORDER BY md5(interaction_id) LIMIT 200").fetchall()])
@@ -81,7 +66,6 @@ def main() -> None:
                 rows.append((label, name, _stats(times, hits, len(queries))))
                 print(label, name, rows[-1][2], flush=True)
         close(engine)
-        db.conn.close()
     table = ["| filter | path | recall@10 | p50 (ms) | p95 (ms) |", "|---|---|---:|---:|---:|"]
     table += [f"| {f} | {p} | {s['recall_at_10']:.3f} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} |" for f, p, s in rows]
     body = (f"The same 200 vector queries (stored embeddings of the 9k sample), run one path after the other in one "

@@ -377,16 +377,11 @@ def test_uncertain_traces_are_labelled_from_review_cards(auth_server: ChatServer
     import uuid
 
     from agents.judge.agent import judge
-    from core.contracts import AgentRef, JudgeInput, Scenario, SimulationTrace, Turn
     from services.judge_reviews import enqueue_uncertain, labelled, pending
+    from tests.fixtures.judge_items import uncertain_item
 
     project = f"e2e-review-{uuid.uuid4().hex[:6]}"
-    sc = Scenario(id="exp-e2e", category="export", persona="A user", goal="export my data",
-                  opening_message="How do I export?", expected_behavior="Mentions the CSV and JSON formats.",
-                  difficulty="easy")
-    item = JudgeInput(scenario=sc, trace=SimulationTrace(
-        scenario_id="exp-e2e", agent=AgentRef(name="a", version="1"), seed=0, outcome="goal_met",
-        turns=[Turn(role="user", content="How do I export?"), Turn(role="assistant", content="Use the menu.")]))
+    item = uncertain_item("exp-e2e", "Use the menu.")
     judgments = judge([item])
     assert judgments[0].verdict == "uncertain"
     enqueue_uncertain(project, "run-e2e", [item], judgments)

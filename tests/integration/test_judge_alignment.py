@@ -80,13 +80,9 @@ def test_uncertain_verdicts_wait_in_the_review_queue_until_labelled(fresh_databa
     from agents.judge.agent import judge, log_judgments
     from cli.main import app
     from services.judge_reviews import labelled
+    from tests.fixtures.judge_items import uncertain_item
 
-    sc = Scenario(id="exp-1", category="export", persona="A user", goal="export my data",
-                  opening_message="How do I export?", expected_behavior="Mentions the CSV and JSON formats.",
-                  difficulty="easy")
-    item = JudgeInput(scenario=sc, trace=SimulationTrace(
-        scenario_id="exp-1", agent=AgentRef(name="a", version="1"), seed=0, outcome="goal_met",
-        turns=[Turn(role="user", content="How do I export?"), Turn(role="assistant", content="Try the menu.")]))
+    item = uncertain_item()
     judgments = judge([item])
     assert judgments[0].verdict == "uncertain"
     log_judgments(judgments, "queue-test", items=[item])
