@@ -22,7 +22,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from agents.judge.models import CRITERIA, JudgeVerdict
-from agents.judge.rubric import DONE_CLAIM, EMPATHY, Conversation, _sentences, check, parse_requirements
+from agents.judge.rubric import DONE_CLAIM, EMPATHY, Conversation, check, parse_requirements
+from analytics.speech_acts import sentences
 from core.contracts import JudgeInput
 
 REFUSAL = re.compile(r"\b(can't|cannot|unable|not able|won't be able|not possible)\b", re.I)
@@ -54,8 +55,8 @@ def _semantic(item: JudgeInput) -> tuple[float, float]:
     """Per clause of the expected behaviour, the best cosine with any of the agent's sentences; min and mean."""
     from core.providers import embed_texts
 
-    clauses = _sentences(item.scenario.expected_behavior)
-    said = [s for t in item.trace.turns if t.role == "assistant" for s in _sentences(t.text)]
+    clauses = sentences(item.scenario.expected_behavior)
+    said = [s for t in item.trace.turns if t.role == "assistant" for s in sentences(t.text)]
     if not clauses or not said:
         return 0.0, 0.0
     vec = embed_texts([*clauses, *said])
