@@ -9,7 +9,9 @@ from typing import Any
 
 import chainlit as cl
 
+from agents.judge.agent import numbered_turns
 from chat.approvals import current_identity
+from core.contracts import JudgeInput
 from core.projects import DEFAULT_PROJECT
 from core.users import DENIED, can_approve, role_of
 
@@ -23,11 +25,7 @@ def review_card(row: dict[str, Any]) -> str:
     sc = item["scenario"]
     lines = [f"**Review {row['review_id']}**: scenario `{sc['id']}` ({sc['category']}), seed {row['seed']}, "
              f"agent `{row['agent']}`", f"*Goal:* {sc['goal']}  \n*Expected:* {sc['expected_behavior']}", ""]
-    for i, t in enumerate(item["trace"]["turns"], 1):
-        calls = "".join(f" `[{c['name']}({c.get('arguments', {})})]`" for c in t.get("tool_calls") or [])
-        role = f"tool {t.get('name') or ''}".strip() + (", error" if t.get("is_error") else "") \
-            if t["role"] == "tool" else t["role"]
-        lines.append(f"{i}. **{role}**: {t['content'][:300]}{calls}")
+    lines += [f"- {line[:400]}" for line in numbered_turns(JudgeInput.model_validate(item))]
     lines += ["", f"*Judge:* uncertain (confidence {judgment['confidence']:.2f}): {judgment['rationale']}"]
     return "\n".join(lines)
 

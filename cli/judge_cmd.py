@@ -34,11 +34,11 @@ def _show(row: dict[str, Any]) -> None:
     console.print(f"[bold]review {row['review_id']}[/bold]  scenario {sc['id']} ({sc['category']}), "
                   f"seed {row['seed']}, agent {row['agent']}, run {row['run_id']}")
     console.print(f"goal: {sc['goal']}\nexpected: {sc['expected_behavior']}")
-    for i, t in enumerate(item["trace"]["turns"], 1):
-        calls = "".join(f" [tool call {c['name']}({c.get('arguments', {})})]" for c in t.get("tool_calls") or [])
-        role = f"tool {t.get('name') or ''}".strip() if t["role"] == "tool" else t["role"]
-        console.print(f"  turn {i} ({role}{', error' if t.get('is_error') else ''}): {t['content'][:400]}{calls}",
-                      markup=False)
+    from agents.judge.agent import numbered_turns
+    from core.contracts import JudgeInput
+
+    for line in numbered_turns(JudgeInput.model_validate(item)):
+        console.print(f"  {line[:500]}", markup=False)
     console.print(f"judge: uncertain (confidence {judgment['confidence']:.2f}): {judgment['rationale']}",
                   markup=False)
 

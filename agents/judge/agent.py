@@ -78,8 +78,11 @@ def to_judgment(item: JudgeInput, verdict: JudgeVerdict, min_confidence: float |
 
 def model_verdict(item: JudgeInput, examples: Sequence[dict[str, Any]] = ()) -> JudgeVerdict:
     """The judge model's verdict on one item, through the chat-model interface."""
-    model = get_chat_model(agent="judge").with_structured_output(JudgeVerdict)
-    out = model.invoke(judge_messages(item, examples))
+    return _ask(judge_messages(item, examples))
+
+
+def _ask(messages: list[BaseMessage]) -> JudgeVerdict:
+    out = get_chat_model(agent="judge").with_structured_output(JudgeVerdict).invoke(messages)
     return out if isinstance(out, JudgeVerdict) else JudgeVerdict.model_validate(out)
 
 
@@ -89,10 +92,11 @@ def judge_one(item: JudgeInput, alignment: Alignment | None = None) -> Judgment:
     dollars)."""
     hosted = is_hosted()
     examples = alignment.examples if alignment is not None and hosted else ()
-    verdict = model_verdict(item, examples)
+    messages = judge_messages(item, examples)
+    verdict = _ask(messages)
     if alignment is not None and not hosted:
         verdict = aligned_verdict(alignment, item, verdict)
-    prompt = sum(estimate_tokens(m.text) for m in judge_messages(item, examples))
+    prompt = sum(estimate_tokens(m.text) for m in messages)
     completion = estimate_tokens(verdict.model_dump_json())
     return to_judgment(item, verdict).model_copy(update={
         "tokens": prompt + completion, "cost_usd": _cost(prompt, completion) if hosted else 0.0})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from analytics.elapsed import days_ago
 from analytics.speech_acts import performs
 from core.contracts import Scenario, SimulationTrace
 
@@ -73,10 +74,6 @@ STREET = re.compile(r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s){1,3}(?:Street|St|Avenue|Ave|
                     r"Blvd|Way|Court|Ct|Place|Pl|Terrace)\b\.?")
 OWN_CONTACT = re.compile(r"\b(call us|contact us|reach us|our (support|help|customer)|email us|write to us)\b", _I)
 WINDOW_DAYS = re.compile(r"\b(\d{1,3})[- ]day\b|\bwithin (\d{1,3}) days\b", _I)
-_COUNT = r"(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?"
-ELAPSED = re.compile(rf"\b{_COUNT}\s+ago\b|\b(?:over|more than|almost)\s+{_COUNT}\b", _I)
-_WORD_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 STATUS_CLAIM = re.compile(r"\b(has (been )?(shipped|dispatched|delivered)|was (shipped|dispatched|delivered)|"
                           r"is (out for delivery|in transit|on (its|the) way|being prepared)|"
                           r"will (arrive|be delivered)|"
@@ -243,11 +240,7 @@ class Conversation:
         one) although the user's purchase is older than the refund window the scenario (or the agent) states."""
         texts = [self.scenario.expected_behavior, *(x for _, x in self.assistant)]
         windows = [int(m[1] or m[2]) for t in texts for m in WINDOW_DAYS.finditer(t)]
-        elapsed = []
-        for _, x in self.user:
-            for m in ELAPSED.finditer(x):
-                n, unit = (m[1], m[2]) if m[1] else (m[3], m[4])
-                elapsed.append((int(n) if n.isdigit() else _WORD_NUM.get(n.lower(), 1)) * _UNIT_DAYS[unit.lower()])
+        elapsed = [d for _, x in self.user for d in days_ago(x)]
         partial = re.compile(r"\b(pro[- ]?rata|prorated|partial|unused|remaining|share)\b", _I)
         promises = [i for i in self.refund_promises() if not partial.search(dict(self.assistant)[i])]
         if not windows or not elapsed or not promises or max(elapsed) <= min(windows):

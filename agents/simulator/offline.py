@@ -78,10 +78,10 @@ def satisfied(need: str, reply: str, scenario: Scenario) -> bool:
     """Whether ``reply`` delivers what the goal needs, by what it does (speech acts read through the embedder,
     the structure of its steps) and not by any agent's exact words."""
     if need == "handoff":
-        return performs(reply, "hands_off") or any(HANDOFF.search(s) and not REFUSAL.search(s)
-                                                   for s in re.split(r"(?<=[.!?])\s+", reply))
+        return any(HANDOFF.search(s) and not REFUSAL.search(s)
+                   for s in re.split(r"(?<=[.!?])\s+", reply)) or performs(reply, "hands_off")
     if need == "refund":
-        return performs(reply, "refund_done") or bool(REFUND_DONE.search(reply))
+        return bool(REFUND_DONE.search(reply)) or performs(reply, "refund_done")
     if need == "info":
         goal = _stems(scenario.goal)
         return len(goal & _stems(reply)) >= max(2, len(goal) // 3)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agents.targets.support_wording import WORDINGS
+from analytics.elapsed import days_ago
 
 ORDER_ID = re.compile(r"\bORD-?\d{4,}\b|\border\s*(?:#|number|no\.?|id)?\s*(?:is\s*)?:?\s*#?(\d{5,})\b", re.I)
 _ESCALATE = re.compile(r"\b(human|real person|manager|supervisor|escalat\w*|someone else|live agent|an agent)\b", re.I)
@@ -170,19 +171,6 @@ def compose_reply(rules: PromptRules, user_texts: list[str], assistant_texts: li
             closing = ""
 
 
-_AGO = re.compile(r"\b(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
-_NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
-
-
-def _days_ago(text: str) -> int | None:
-    """How many days ago the customer says they bought ("45 days ago", "two months ago")."""
-    m = _AGO.search(text)
-    if not m:
-        return None
-    n = int(m[1]) if m[1].isdigit() else _NUMBER[m[1].lower()]
-    return n * {"day": 1, "week": 7, "month": 30}[m[2].lower()]
-
-
 def _full_refund_days(policy: tuple[str, str] | None) -> int | None:
     """The full-refund window of the refund policy ("in full within 30 days")."""
     m = re.search(r"within (\d+) days", policy[1]) if policy else None
@@ -199,7 +187,7 @@ def _answer(rules: PromptRules, intent: str, order_id: str | None,
             return [words[f"help_{kind}"][0], words["ask_id"][0]], [], None
         found = words["found"][0].format(order_id=order_id) if order_id else ""
         window = _full_refund_days(policy)
-        age = _days_ago(last) or _days_ago(" ".join(users or []))
+        age = max(days_ago(last) or days_ago(" ".join(users or [])) or [0])
         if kind == "refund" and rules.check_window and window and age and age > window:
             return [found + words["pro_rata"][0].format(days=age, window=window)], [], policy
         return [found + words[f"done_{kind}"][0]], [], policy
